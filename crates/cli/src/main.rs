@@ -1,0 +1,54 @@
+//! `trailsearch`: flags -> config -> pipeline -> report -> exit status.
+
+mod args;
+mod cluster;
+mod ingest;
+mod progress;
+mod search;
+mod setup;
+mod time;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Runs a command; `Ok(false)` is a completed run that lost or set aside events.
+async fn run(cli: Cli) -> anyhow::Result<bool> {
+    match cli.command {
+        Command::Setup => setup::run(&cli.cluster).await,
+        Command::Ingest(args) => ingest::run(&cli.cluster, &args).await,
+        Command::Search(args) => search::run(&cli.cluster, &args).await,
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRAILSEARCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

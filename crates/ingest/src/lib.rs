@@ -1,0 +1,39 @@
+/*!
+The one pipeline both binaries call.
+
+A [`Plan`] lists the objects to read ([`plan_local`] walks files and
+directories; digests and other services' logs are skipped, keys outside
+`--from/--to` pruned). [`run`] reads each object on a blocking thread
+(`trailsearch-cloudtrail` streams its records, `trailsearch-mapping` shapes
+them into documents), filters events ([`EventFilter`]), batches documents by
+bytes and count and hands them to a
+[`DocumentSink`](trailsearch_sink::DocumentSink) — the cluster, or the
+[`DryRun`] writer. It returns a [`Report`] in which every event read sits in
+exactly one counter, and reports progress through [`Progress`].
+
+It knows nothing of terminals or Lambda.
+
+```
+use trailsearch_ingest::Report;
+let report = Report { events: 3, indexed: 2, dead_lettered: 1, ..Report::default() };
+assert!(report.is_balanced());
+assert!(!report.is_success());
+```
+*/
+#![deny(missing_docs)]
+
+mod dry_run;
+mod error;
+mod filter;
+mod pipeline;
+mod report;
+mod source;
+
+pub use crate::{
+    dry_run::DryRun,
+    error::IngestError,
+    filter::EventFilter,
+    pipeline::{run, IngestConfig, NoProgress, Progress, ProgressEvent},
+    report::Report,
+    source::{plan_local, ObjectRef, Plan},
+};

@@ -1,0 +1,258 @@
+//! The pipeline: object -> records -> documents -> batches -> sink -> report.
+
+use std::fs::File;
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use futures::stream::{self, StreamExt};
+use tokio::sync::mpsc;
+use trailsearch_cloudtrail::{ReadError, RecordReader};
+use trailsearch_mapping::{Document, Provenance, Shaper};
+use trailsearch_sink::{encoded_len, BatchLimits, DocumentSink};
+
+use crate::filter::EventFilter;
+use crate::report::Report;
+use crate::source::{ObjectRef, Plan};
+
+/// How a run reads and sends.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// Objects read at once.
+    pub concurrency: usize,
+    /// Bulk batch bounds.
+    pub limits: BatchLimits,
+    /// Which events to keep.
+    pub filter: EventFilter,
+}
+
+/// What a run tells its caller as it goes.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ProgressEvent {
+    /// The plan: objects and bytes to read.
+    Planned {
+        /// Objects to read.
+        objects: u64,
+        /// Their bytes.
+        bytes: u64,
+    },
+    /// An object was finished.
+    ObjectDone {
+        /// The object's name.
+        object: String,
+        /// Its bytes.
+        bytes: u64,
+        /// Its counts.
+        report: Report,
+        /// Why it failed, if it did: names the object, the record and the cause.
+        error: Option<String>,
+    },
+}
+
+/// Receives progress; the CLI draws a bar, the Lambda logs.
+pub trait Progress: Send + Sync {
+    /// Called from the pipeline's task; keep it cheap.
+    fn on_event(&self, event: &ProgressEvent);
+}
+
+/// Ignores progress.
+#[derive(Debug, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn on_event(&self, _: &ProgressEvent) {}
+}
+
+/// One record, as the reader hands it to the sending side.
+enum Item {
+    Send(Document),
+    Filtered,
+}
+
+/// Runs a plan through the sink: every event read ends in one report counter.
+pub async fn run<S: DocumentSink>(
+    plan: Plan,
+    shaper: &Shaper,
+    sink: &S,
+    config: &IngestConfig,
+    progress: &dyn Progress,
+) -> Report {
+    let mut report = Report {
+        skipped_objects: plan.skipped.len() as u64,
+        ..Report::default()
+    };
+    progress.on_event(&ProgressEvent::Planned {
+        objects: plan.objects.len() as u64,
+        bytes: plan.bytes(),
+    });
+    let mut done = stream::iter(plan.objects)
+        .map(|(object, bytes)| async move {
+            let (object_report, error) = ingest_object(&object, shaper, sink, config).await;
+            (object, bytes, object_report, error)
+        })
+        .buffer_unordered(config.concurrency.max(1));
+    while let Some((object, bytes, object_report, error)) = done.next().await {
+        report.add(&object_report);
+        progress.on_event(&ProgressEvent::ObjectDone {
+            object: object.name(),
+            bytes,
+            report: object_report,
+            error,
+        });
+    }
+    report
+}
+
+/// Reads one object on a blocking thread (decompress, parse, shape) while
+/// this task batches and sends: reading and sending overlap.
+async fn ingest_object<S: DocumentSink>(
+    object: &ObjectRef,
+    shaper: &Shaper,
+    sink: &S,
+    config: &IngestConfig,
+) -> (Report, Option<String>) {
+    let mut report = Report {
+        objects: 1,
+        ..Report::default()
+    };
+    let name = object.name();
+    // Two batches in flight at most: memory stays bounded whatever the object's size.
+    let (tx, mut rx) = mpsc::channel::<Item>(config.limits.max_docs.clamp(1, 10_000) * 2);
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (object, shaper, filter, cancelled) = (
+            object.clone(),
+            shaper.clone(),
+            config.filter.clone(),
+            cancelled.clone(),
+        );
+        tokio::task::spawn_blocking(move || read_object(&object, &shaper, &filter, &tx, &cancelled))
+    };
+
+    let mut batch: Vec<Document> = Vec::new();
+    let mut batch_bytes = 0usize;
+    let mut error: Option<String> = None;
+    while let Some(item) = rx.recv().await {
+        report.events += 1;
+        if error.is_some() {
+            report.failed_events += 1;
+            continue;
+        }
+        match item {
+            Item::Filtered => report.filtered += 1,
+            Item::Send(doc) => {
+                let size = encoded_len(&doc);
+                if !batch.is_empty() && batch_bytes + size > config.limits.max_bytes {
+                    if let Err(e) = flush(sink, &mut batch, &mut report).await {
+                        error = Some(format!("{name}: {e}"));
+                        cancelled.store(true, Ordering::Relaxed);
+                        report.failed_events += 1;
+                        continue;
+                    }
+                    batch_bytes = 0;
+                }
+                batch_bytes += size;
+                batch.push(doc);
+                if batch.len() >= config.limits.max_docs {
+                    if let Err(e) = flush(sink, &mut batch, &mut report).await {
+                        error = Some(format!("{name}: {e}"));
+                        cancelled.store(true, Ordering::Relaxed);
+                    }
+                    batch_bytes = 0;
+                }
+            }
+        }
+    }
+    if error.is_none() {
+        if let Err(e) = flush(sink, &mut batch, &mut report).await {
+            error = Some(format!("{name}: {e}"));
+        }
+    }
+    let read_result = match reader.await {
+        Ok(result) => result,
+        Err(join) => Err(format!("the reader stopped: {join}")),
+    };
+    if let (None, Err(read_error)) = (&error, read_result) {
+        error = Some(format!("{name}: {read_error}"));
+    }
+    if error.is_some() {
+        report.failed_objects = 1;
+    }
+    (report, error)
+}
+
+/// Sends a batch; unsettled documents count as failed events.
+async fn flush<S: DocumentSink>(
+    sink: &S,
+    batch: &mut Vec<Document>,
+    report: &mut Report,
+) -> Result<(), String> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    match sink.settle(std::mem::take(batch)).await {
+        Ok(settled) => {
+            report.add_settled(&settled);
+            Ok(())
+        }
+        Err(failure) => {
+            report.add_settled(&failure.settled);
+            report.failed_events += failure.unsettled;
+            Err(failure.error.to_string())
+        }
+    }
+}
+
+fn read_object(
+    object: &ObjectRef,
+    shaper: &Shaper,
+    filter: &EventFilter,
+    tx: &mpsc::Sender<Item>,
+    cancelled: &AtomicBool,
+) -> Result<(), String> {
+    let ObjectRef::Local(path) = object;
+    let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let provenance = Arc::new(Provenance::local(object.name()));
+    read_records(file, shaper, filter, &provenance, tx, cancelled).map_err(|e| describe_read_error(&e))
+}
+
+fn read_records<R: Read>(
+    input: R,
+    shaper: &Shaper,
+    filter: &EventFilter,
+    provenance: &Arc<Provenance>,
+    tx: &mpsc::Sender<Item>,
+    cancelled: &AtomicBool,
+) -> Result<(), ReadError> {
+    let mut reader = RecordReader::new(input);
+    while let Some(record) = reader.next_record()? {
+        if cancelled.load(Ordering::Relaxed) {
+            break;
+        }
+        let original: Arc<[u8]> = record.bytes.into();
+        let item = match shaper.shape(original.clone(), provenance.clone()) {
+            Ok(shaped) if filter.matches(&shaped.facts) => Item::Send(shaped.document),
+            Ok(_) => Item::Filtered,
+            Err(unplaceable) => Item::Send(shaper.shape_dead_letter(
+                original,
+                provenance.clone(),
+                &format!("record {}: {unplaceable}", record.index),
+            )),
+        };
+        if tx.blocking_send(item).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn describe_read_error(error: &ReadError) -> String {
+    let hint = match error {
+        ReadError::NotCloudTrail { .. } => {
+            "; is this a CloudTrail log object? digests and other logs are skipped by key"
+        }
+        _ => "; records before this point were ingested; re-ingest the object once it is complete",
+    };
+    format!("{error}{hint}")
+}

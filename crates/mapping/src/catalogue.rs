@@ -1,0 +1,167 @@
+//! The field catalogue: every field the index knows, with the JSON shape it
+//! expects. Templates, shaping checks and search all read this one list.
+
+/// How a field is indexed, and so which JSON values it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FieldType {
+    /// Exact-match string (numbers and booleans are accepted and coerced).
+    Keyword,
+    /// Analysed text with a `.keyword` sub-field for exact matches.
+    Text,
+    /// A timestamp.
+    Date,
+    /// An IPv4 or IPv6 address.
+    Ip,
+    /// `true`/`false` (or their strings).
+    Boolean,
+    /// An object of any shape, every leaf searchable: `flattened` /
+    /// `flat_object`, or unindexed plus a text copy on older clusters.
+    FreeShaped,
+    /// An object with known sub-fields; unknown sub-fields map dynamically.
+    Object(&'static [Field]),
+    /// An array of objects with known sub-fields (a single object is fine too).
+    ObjectArray(&'static [Field]),
+    /// No storage of its own: an alias for the field at this path.
+    Alias(&'static str),
+}
+
+/// One field of the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// The field's name within its parent object.
+    pub name: &'static str,
+    /// How it is indexed.
+    pub ty: FieldType,
+}
+
+const fn f(name: &'static str, ty: FieldType) -> Field {
+    Field { name, ty }
+}
+
+use FieldType::*;
+
+const SESSION_ISSUER: &[Field] = &[
+    f("type", Keyword),
+    f("principalId", Keyword),
+    f("arn", Keyword),
+    f("accountId", Keyword),
+    f("userName", Keyword),
+];
+
+// `creationDate` stays a keyword: a malformed date there must not cost the event.
+const SESSION_ATTRIBUTES: &[Field] = &[f("creationDate", Keyword), f("mfaAuthenticated", Keyword)];
+
+const SESSION_CONTEXT: &[Field] = &[
+    f("sessionIssuer", Object(SESSION_ISSUER)),
+    f("attributes", Object(SESSION_ATTRIBUTES)),
+    f("webIdFederationData", FreeShaped),
+    f("sourceIdentity", Keyword),
+    f("ec2RoleDelivery", Keyword),
+];
+
+const USER_IDENTITY: &[Field] = &[
+    f("type", Keyword),
+    f("principalId", Keyword),
+    f("arn", Keyword),
+    f("accountId", Keyword),
+    f("accessKeyId", Keyword),
+    f("userName", Keyword),
+    f("invokedBy", Keyword),
+    f("identityProvider", Keyword),
+    f("credentialId", Keyword),
+    f("sessionContext", Object(SESSION_CONTEXT)),
+    f("onBehalfOf", FreeShaped),
+    f("inScopeOf", FreeShaped),
+];
+
+const RESOURCE: &[Field] = &[f("ARN", Keyword), f("accountId", Keyword), f("type", Keyword)];
+
+const TLS_DETAILS: &[Field] = &[
+    f("tlsVersion", Keyword),
+    f("cipherSuite", Keyword),
+    f("clientProvidedHostHeader", Keyword),
+];
+
+/// CloudTrail's own top-level fields, under CloudTrail's own names.
+pub const CLOUDTRAIL_FIELDS: &[Field] = &[
+    f("eventVersion", Keyword),
+    f("eventTime", Date),
+    f("eventSource", Keyword),
+    f("eventName", Keyword),
+    f("awsRegion", Keyword),
+    f("sourceIPAddress", Keyword),
+    f("userAgent", Keyword),
+    f("errorCode", Keyword),
+    f("errorMessage", Text),
+    f("requestID", Keyword),
+    f("eventID", Keyword),
+    f("eventType", Keyword),
+    f("eventCategory", Keyword),
+    f("apiVersion", Keyword),
+    f("readOnly", Boolean),
+    f("managementEvent", Boolean),
+    f("recipientAccountId", Keyword),
+    f("sharedEventID", Keyword),
+    f("vpcEndpointId", Keyword),
+    f("vpcEndpointAccountId", Keyword),
+    f("sessionCredentialFromConsole", Keyword),
+    f("userIdentity", Object(USER_IDENTITY)),
+    f("resources", ObjectArray(RESOURCE)),
+    f("tlsDetails", Object(TLS_DETAILS)),
+    f("requestParameters", FreeShaped),
+    f("responseElements", FreeShaped),
+    f("additionalEventData", FreeShaped),
+    f("serviceEventDetails", FreeShaped),
+    f("insightDetails", FreeShaped),
+    f("edgeDeviceDetails", FreeShaped),
+    f("addendum", FreeShaped),
+];
+
+const EVENT: &[Field] = &[
+    f("outcome", Keyword),
+    f("action", Alias("eventName")),
+    f("provider", Alias("eventSource")),
+    f("id", Alias("eventID")),
+];
+const SOURCE: &[Field] = &[f("ip", Ip), f("address", Alias("sourceIPAddress"))];
+const CLOUD_ACCOUNT: &[Field] = &[f("id", Alias("recipientAccountId"))];
+const CLOUD: &[Field] = &[
+    f("account", Object(CLOUD_ACCOUNT)),
+    f("region", Alias("awsRegion")),
+];
+const USER_AGENT: &[Field] = &[f("original", Alias("userAgent"))];
+const ERROR: &[Field] = &[f("code", Alias("errorCode")), f("message", Alias("errorMessage"))];
+const TRAILSEARCH_SOURCE: &[Field] = &[f("bucket", Keyword), f("key", Keyword)];
+
+/// Fields trailsearch adds: `@timestamp`, ECS names (mostly aliases, which
+/// cost no storage) and its own `trailsearch.*`. `trailsearch.unindexed` and
+/// the compatible flavour's `trailsearch.text` are added by the template.
+pub const ADDED_FIELDS: &[Field] = &[
+    f("@timestamp", Date),
+    f("event", Object(EVENT)),
+    f("source", Object(SOURCE)),
+    f("cloud", Object(CLOUD)),
+    f("user_agent", Object(USER_AGENT)),
+    f("error", Object(ERROR)),
+];
+
+/// `trailsearch.*` sub-fields held in documents.
+pub const TRAILSEARCH_FIELDS: &[Field] = &[
+    f("source", Object(TRAILSEARCH_SOURCE)),
+    f("degraded", Boolean),
+    f("degraded_reasons", Keyword),
+];
+
+/// Looks a top-level CloudTrail field up by name.
+pub fn cloudtrail_field(name: &str) -> Option<&'static Field> {
+    CLOUDTRAIL_FIELDS.iter().find(|field| field.name == name)
+}
+
+/// Names of the free-shaped top-level fields.
+pub fn free_shaped_fields() -> impl Iterator<Item = &'static str> {
+    CLOUDTRAIL_FIELDS
+        .iter()
+        .filter(|field| field.ty == FreeShaped)
+        .map(|field| field.name)
+}

@@ -1,0 +1,140 @@
+//! Index names: `<prefix>-YYYY.MM.DD` (or `-YYYY.MM`) from each event's time.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+
+use crate::error::ConfigError;
+
+/// How much time one index covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Granularity {
+    /// One index per UTC day.
+    #[default]
+    Day,
+    /// One index per UTC month.
+    Month,
+}
+
+impl std::str::FromStr for Granularity {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s {
+            "day" => Ok(Granularity::Day),
+            "month" => Ok(Granularity::Month),
+            other => Err(ConfigError::Granularity(other.to_string())),
+        }
+    }
+}
+
+/// Names the indices of one deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexNaming {
+    prefix: String,
+    granularity: Granularity,
+}
+
+impl IndexNaming {
+    /// Checks the prefix against the cluster's index-name rules.
+    pub fn new(prefix: &str, granularity: Granularity) -> Result<Self, ConfigError> {
+        let bad = |why: &str| ConfigError::Prefix {
+            prefix: prefix.to_string(),
+            why: why.to_string(),
+        };
+        if prefix.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        if prefix.len() > 200 {
+            return Err(bad("it is longer than 200 bytes"));
+        }
+        if prefix.starts_with(['-', '_', '+', '.']) {
+            return Err(bad("it may not start with '-', '_', '+' or '.'"));
+        }
+        if let Some(c) = prefix
+            .chars()
+            .find(|c| c.is_uppercase() || "\\/*?\"<>|, #:".contains(*c))
+        {
+            return Err(bad(&format!(
+                "it contains '{c}' (use lowercase letters, digits, '-' and '_')"
+            )));
+        }
+        Ok(IndexNaming {
+            prefix: prefix.to_string(),
+            granularity,
+        })
+    }
+
+    /// The prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The granularity.
+    pub fn granularity(&self) -> Granularity {
+        self.granularity
+    }
+
+    /// The index an event at this time belongs to.
+    pub fn index_for(&self, time: &DateTime<Utc>) -> String {
+        self.index_for_date(time.date_naive())
+    }
+
+    /// The index holding this UTC date.
+    pub fn index_for_date(&self, date: NaiveDate) -> String {
+        match self.granularity {
+            Granularity::Day => format!(
+                "{}-{:04}.{:02}.{:02}",
+                self.prefix,
+                date.year(),
+                date.month(),
+                date.day()
+            ),
+            Granularity::Month => format!("{}-{:04}.{:02}", self.prefix, date.year(), date.month()),
+        }
+    }
+
+    /// The pattern every event index matches: `<prefix>-*`.
+    pub fn pattern(&self) -> String {
+        format!("{}-*", self.prefix)
+    }
+
+    /// The dead-letter index: an underscore, so `<prefix>-*` never matches it.
+    pub fn deadletter_index(&self) -> String {
+        format!("{}_deadletter", self.prefix)
+    }
+
+    /// Name of the installed event template.
+    pub fn template_name(&self) -> String {
+        format!("{}-events", self.prefix)
+    }
+
+    /// Name of the installed dead-letter template.
+    pub fn deadletter_template_name(&self) -> String {
+        format!("{}-deadletter", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn day_and_month_names() {
+        let t = Utc.with_ymd_and_hms(2024, 3, 4, 23, 59, 59).unwrap();
+        let day = IndexNaming::new("cloudtrail", Granularity::Day).unwrap();
+        assert_eq!(day.index_for(&t), "cloudtrail-2024.03.04");
+        let month = IndexNaming::new("ct", Granularity::Month).unwrap();
+        assert_eq!(month.index_for(&t), "ct-2024.03");
+        assert_eq!(day.pattern(), "cloudtrail-*");
+        assert_eq!(day.deadletter_index(), "cloudtrail_deadletter");
+    }
+
+    #[test]
+    fn bad_prefixes_say_why() {
+        for bad in ["", "Upper", "a*b", "_x", "a b"] {
+            let err = IndexNaming::new(bad, Granularity::Day).unwrap_err();
+            assert!(err.to_string().contains("index prefix"), "{err}");
+        }
+        assert!("week".parse::<Granularity>().is_err());
+    }
+}

@@ -1,0 +1,132 @@
+//! Search requests over the event indices, built from the catalogue's names.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+
+/// A terminal search: every set criterion must match; newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// Events at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Events at or before this time.
+    pub to: Option<DateTime<Utc>>,
+    /// `eventName` patterns (`*` and `?` wildcards); any may match.
+    pub event_names: Vec<String>,
+    /// A user: an ARN, user name, principal ID, access key, or a name
+    /// inside an ARN (`alice`, `ops-admin/bob`, `ops-admin`).
+    pub user: Option<String>,
+    /// Only failed calls (`errorCode` or `errorMessage` present).
+    pub errors_only: bool,
+    /// A Lucene query string.
+    pub lucene: Option<String>,
+    /// How many events at most.
+    pub limit: usize,
+}
+
+fn escape_wildcard(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn time(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+impl SearchQuery {
+    /// The `_search` request body.
+    pub fn to_body(&self) -> Value {
+        let mut filters = Vec::new();
+        if self.from.is_some() || self.to.is_some() {
+            let mut range = serde_json::Map::new();
+            if let Some(from) = &self.from {
+                range.insert("gte".into(), Value::String(time(from)));
+            }
+            if let Some(to) = &self.to {
+                range.insert("lte".into(), Value::String(time(to)));
+            }
+            filters.push(json!({"range": {"@timestamp": range}}));
+        }
+        if !self.event_names.is_empty() {
+            let any: Vec<Value> = self
+                .event_names
+                .iter()
+                .map(|pattern| json!({"wildcard": {"eventName": {"value": pattern}}}))
+                .collect();
+            filters.push(json!({"bool": {"should": any, "minimum_should_match": 1}}));
+        }
+        if let Some(user) = &self.user {
+            let exact = [
+                "userIdentity.arn",
+                "userIdentity.userName",
+                "userIdentity.principalId",
+                "userIdentity.accessKeyId",
+            ]
+            .map(|field| json!({"term": {field: user}}));
+            let name = escape_wildcard(user);
+            let inside = [
+                // `alice` in user/alice; `bob` or `ops-admin/bob` in assumed-role/ops-admin/bob
+                json!({"wildcard": {"userIdentity.arn": {"value": format!("*/{name}")}}}),
+                // a role name: every session of assumed-role/ops-admin/*
+                json!({"wildcard": {"userIdentity.arn": {"value": format!("*/{name}/*")}}}),
+                // a role session name inside the principal ID (AROA...:bob)
+                json!({"wildcard": {"userIdentity.principalId": {"value": format!("*:{name}")}}}),
+            ];
+            let any: Vec<Value> = exact.into_iter().chain(inside).collect();
+            filters.push(json!({"bool": {"should": any, "minimum_should_match": 1}}));
+        }
+        if self.errors_only {
+            filters.push(json!({"bool": {"should": [
+                {"exists": {"field": "errorCode"}},
+                {"exists": {"field": "errorMessage"}},
+            ], "minimum_should_match": 1}}));
+        }
+        let mut must = Vec::new();
+        if let Some(lucene) = &self.lucene {
+            must.push(json!({"query_string": {"query": lucene, "default_operator": "AND"}}));
+        }
+        json!({
+            "size": self.limit,
+            "track_total_hits": true,
+            "sort": [{"@timestamp": {"order": "desc"}}, {"eventID": {"order": "desc", "missing": "_last"}}],
+            "query": {"bool": {"filter": filters, "must": must}},
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_matches_names_inside_arns_with_wildcards_escaped() {
+        let q = SearchQuery {
+            user: Some("ops-admin/b*b".into()),
+            limit: 5,
+            ..Default::default()
+        };
+        let body = q.to_body().to_string();
+        assert!(body.contains(r#""value":"*/ops-admin/b\\*b""#), "{body}");
+        assert!(
+            body.contains(r#""term":{"userIdentity.userName":"ops-admin/b*b"}"#),
+            "{body}"
+        );
+        assert!(body.contains(r#""size":5"#));
+    }
+
+    #[test]
+    fn empty_query_matches_everything_newest_first() {
+        let body = SearchQuery {
+            limit: 50,
+            ..Default::default()
+        }
+        .to_body();
+        assert_eq!(body["query"]["bool"]["filter"], json!([]));
+        assert_eq!(body["sort"][0]["@timestamp"]["order"], "desc");
+    }
+}

@@ -1,0 +1,329 @@
+//! Shaping and templates, asserted on the exact bytes (the test server is
+//! more lenient than real clusters, so the bytes are the contract).
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use trailsearch_mapping::*;
+
+fn shaper(flavour: Flavour) -> Shaper {
+    Shaper::new(IndexNaming::new("cloudtrail", Granularity::Day).unwrap(), flavour)
+}
+
+fn shape(flavour: Flavour, record: &Value) -> Result<Shaped, ShapeError> {
+    let bytes: Arc<[u8]> = serde_json::to_vec(record).unwrap().into();
+    shaper(flavour).shape(bytes, Arc::new(Provenance::local("fixtures/a.json.gz")))
+}
+
+fn body(shaped: &Shaped) -> Value {
+    serde_json::from_slice(&shaped.document.body).unwrap()
+}
+
+const TIME: &str = "2024-03-14T09:26:53Z";
+
+#[test]
+fn event_gets_timestamp_outcome_ip_and_source() {
+    let shaped = shape(
+        Flavour::OpenSearch,
+        &json!({"eventTime": TIME, "eventID": "e1", "eventName": "DeleteDBInstance",
+                "sourceIPAddress": "2001:db8::1", "errorCode": "AccessDenied"}),
+    )
+    .unwrap();
+    assert_eq!(shaped.document.kind, DocumentKind::Event);
+    assert_eq!(
+        String::from_utf8(shaped.document.body.clone()).unwrap(),
+        r#"{"@timestamp":"2024-03-14T09:26:53Z","errorCode":"AccessDenied","event":{"outcome":"failure"},"eventID":"e1","eventName":"DeleteDBInstance","eventTime":"2024-03-14T09:26:53Z","source":{"ip":"2001:db8::1"},"sourceIPAddress":"2001:db8::1","trailsearch":{"source":{"key":"fixtures/a.json.gz"}}}"#
+    );
+}
+
+#[test]
+fn source_ip_only_when_it_parses() {
+    for not_ip in ["ec2.amazonaws.com", "AWS Internal", "10.0.0.1, 10.0.0.2"] {
+        let doc = body(
+            &shape(
+                Flavour::OpenSearch,
+                &json!({"eventTime": TIME, "sourceIPAddress": not_ip}),
+            )
+            .unwrap(),
+        );
+        assert!(doc.get("source").is_none(), "{not_ip}: {doc}");
+        assert_eq!(doc["sourceIPAddress"], not_ip);
+        assert_eq!(doc["event"]["outcome"], "success");
+    }
+}
+
+#[test]
+fn missing_or_bad_event_time_cannot_be_placed() {
+    assert_eq!(
+        shape(Flavour::OpenSearch, &json!({"eventID": "x"})).unwrap_err(),
+        ShapeError::MissingEventTime
+    );
+    assert!(matches!(
+        shape(Flavour::OpenSearch, &json!({"eventTime": "not-a-time"})).unwrap_err(),
+        ShapeError::BadEventTime { .. }
+    ));
+    assert!(matches!(
+        shape(Flavour::OpenSearch, &json!({"eventTime": 1710408413})).unwrap_err(),
+        ShapeError::BadEventTime { .. }
+    ));
+    assert!(matches!(
+        shape(Flavour::OpenSearch, &json!("text")).unwrap_err(),
+        ShapeError::NotAnObject { .. }
+    ));
+}
+
+#[test]
+fn version_one_records_get_a_stable_hash_id() {
+    let record = json!({"eventVersion": "1.0", "eventTime": TIME, "eventName": "RunInstances"});
+    let a = shape(Flavour::OpenSearch, &record).unwrap();
+    let b = shape(Flavour::OpenSearch, &record).unwrap();
+    assert_eq!(a.document.id, b.document.id);
+    assert_eq!(a.document.id.len(), 64);
+}
+
+#[test]
+fn messy_real_shapes_stay_whole_and_indexed() {
+    // Lists in IAM, objects in Lambda; numbers in EC2, strings in S3; booleans
+    // and objects; HIDDEN strings where arrays stand elsewhere; nulls.
+    for rp in [
+        json!({"tags": [{"key": "team", "value": "db"}], "maxResults": 5, "disableApiTermination": true}),
+        json!({"tags": {"team": "db"}, "maxResults": "1000", "disableApiTermination": {"value": true}}),
+        json!({"filterSet": "HIDDEN_DUE_TO_SECURITY_REASONS"}),
+    ] {
+        let record = json!({"eventTime": TIME, "requestParameters": rp, "responseElements": null,
+                            "apiVersion": "2015-03-31"});
+        let shaped = shape(Flavour::Elasticsearch, &record).unwrap();
+        let doc = body(&shaped);
+        assert_eq!(shaped.document.kind, DocumentKind::Event);
+        assert_eq!(doc["requestParameters"], rp);
+        assert_eq!(doc["responseElements"], Value::Null);
+        assert!(doc["trailsearch"].get("unindexed").is_none());
+    }
+}
+
+#[test]
+fn insights_and_service_events_shape() {
+    let insight = json!({"eventVersion": "1.08", "eventTime": TIME, "eventID": "i1", "eventType": "AwsCloudTrailInsight",
+                         "insightDetails": {"state": "Start", "eventName": "RunInstances"}});
+    assert_eq!(
+        shape(Flavour::OpenSearch, &insight).unwrap().document.kind,
+        DocumentKind::Event
+    );
+    let service = json!({"eventTime": TIME, "userIdentity": {"accountId": "111122223333", "invokedBy": "AWS Internal"}});
+    assert_eq!(
+        shape(Flavour::OpenSearch, &service).unwrap().document.kind,
+        DocumentKind::Event
+    );
+}
+
+#[test]
+fn long_values_move_unindexed_but_stay_in_the_document() {
+    let long = "x".repeat(MAX_TERM_BYTES + 10);
+    let record = json!({"eventTime": TIME, "eventID": "long",
+        "requestParameters": {"roleName": "r", "policyDocument": long, "nested": {"items": [long, "short"], "ok": 1}},
+        "newThing": {"blob": long}});
+    let shaped = shape(Flavour::OpenSearch, &record).unwrap();
+    let doc = body(&shaped);
+    assert_eq!(
+        shaped.document.kind,
+        DocumentKind::Event,
+        "nothing is lost, so not degraded"
+    );
+    assert_eq!(
+        doc["requestParameters"],
+        json!({"roleName": "r", "nested": {"ok": 1}})
+    );
+    assert_eq!(
+        doc["trailsearch"]["unindexed"],
+        json!({"requestParameters": {"policyDocument": long, "nested": {"items": [long, "short"]}},
+               "newThing": {"blob": long}})
+    );
+    assert_eq!(doc["newThing"], json!({}));
+    // Just under the limit stays indexed.
+    let fits = "y".repeat(MAX_TERM_BYTES - "requestParameters.p".len() - 1);
+    let doc = body(
+        &shape(
+            Flavour::OpenSearch,
+            &json!({"eventTime": TIME, "requestParameters": {"p": fits}}),
+        )
+        .unwrap(),
+    );
+    assert!(doc["trailsearch"].get("unindexed").is_none());
+}
+
+#[test]
+fn wrong_types_of_known_fields_degrade_with_reasons() {
+    let record = json!({"eventTime": TIME, "eventID": "w",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/a", "sessionContext": "oops"},
+        "resources": {"ARN": {"nested": true}},
+        "requestParameters": ["not", "an", "object"],
+        "readOnly": "maybe"});
+    let shaped = shape(Flavour::OpenSearch, &record).unwrap();
+    assert_eq!(shaped.document.kind, DocumentKind::Degraded);
+    let doc = body(&shaped);
+    assert_eq!(
+        doc["userIdentity"],
+        json!({"type": "IAMUser", "arn": "arn:aws:iam::1:user/a"})
+    );
+    assert_eq!(
+        doc["trailsearch"]["unindexed"],
+        json!({"userIdentity": {"sessionContext": "oops"}, "resources": {"ARN": {"nested": true}},
+               "requestParameters": ["not", "an", "object"], "readOnly": "maybe"})
+    );
+    assert_eq!(doc["trailsearch"]["degraded"], true);
+    let reasons: Vec<String> =
+        serde_json::from_value(doc["trailsearch"]["degraded_reasons"].clone()).unwrap();
+    assert_eq!(
+        reasons,
+        [
+            "readOnly: expected a boolean, found string",
+            "requestParameters: expected an object, found array",
+            "resources: expected an array of objects, found object",
+            "userIdentity.sessionContext: expected an object, found string",
+        ]
+    );
+}
+
+#[test]
+fn reserved_names_are_kept_unindexed() {
+    let doc = body(
+        &shape(
+            Flavour::OpenSearch,
+            &json!({"eventTime": TIME, "source": "x", "trailsearch": 1}),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        doc["trailsearch"]["unindexed"],
+        json!({"source": "x", "trailsearch": 1})
+    );
+}
+
+#[test]
+fn compatible_flavour_adds_text_copies() {
+    let rp = json!({"dBInstanceIdentifier": "prod-orders-db"});
+    let doc = body(
+        &shape(
+            Flavour::Compatible,
+            &json!({"eventTime": TIME, "requestParameters": rp}),
+        )
+        .unwrap(),
+    );
+    assert_eq!(
+        doc["trailsearch"]["text"]["requestParameters"],
+        r#"{"dBInstanceIdentifier":"prod-orders-db"}"#
+    );
+}
+
+#[test]
+fn degraded_form_keeps_known_scalars_only() {
+    let record = json!({"eventTime": TIME, "eventID": "d", "eventName": "X", "userIdentity": {"arn": "a"},
+                        "requestParameters": {"k": "v"}, "surprise": [1, {"a": 2}]});
+    let shaped = shape(Flavour::OpenSearch, &record).unwrap();
+    let degraded = shaper(Flavour::OpenSearch)
+        .shape_degraded(
+            &shaped.document,
+            "mapper_parsing_exception: failed to parse field [surprise]",
+        )
+        .unwrap();
+    assert_eq!(degraded.kind, DocumentKind::Degraded);
+    assert_eq!(
+        (degraded.index.as_str(), degraded.id.as_str()),
+        ("cloudtrail-2024.03.14", "d")
+    );
+    assert_eq!(
+        String::from_utf8(degraded.body).unwrap(),
+        r#"{"@timestamp":"2024-03-14T09:26:53Z","event":{"outcome":"success"},"eventID":"d","eventName":"X","eventTime":"2024-03-14T09:26:53Z","trailsearch":{"degraded":true,"degraded_reasons":["mapper_parsing_exception: failed to parse field [surprise]"],"source":{"key":"fixtures/a.json.gz"},"unindexed":{"requestParameters":{"k":"v"},"surprise":[1,{"a":2}],"userIdentity":{"arn":"a"}}}}"#
+    );
+}
+
+#[test]
+fn dead_letters_hold_the_original_record() {
+    let original: Arc<[u8]> = br#"{"eventID":"z","eventTime":"not-a-time"}"#.as_slice().into();
+    let doc = shaper(Flavour::OpenSearch).shape_dead_letter(
+        original,
+        Arc::new(Provenance {
+            bucket: Some("b".into()),
+            key: "AWSLogs/k.json.gz".into(),
+        }),
+        "bad time",
+    );
+    assert_eq!(
+        (doc.index.as_str(), doc.id.as_str(), doc.kind),
+        ("cloudtrail_deadletter", "z", DocumentKind::DeadLetter)
+    );
+    assert_eq!(
+        String::from_utf8(doc.body).unwrap(),
+        r#"{"reason":"bad time","record":"{\"eventID\":\"z\",\"eventTime\":\"not-a-time\"}","trailsearch":{"source":{"bucket":"b","key":"AWSLogs/k.json.gz"}}}"#
+    );
+}
+
+/// Templates are golden files; `UPDATE_GOLDEN=1 cargo test` rewrites them.
+#[test]
+fn templates_match_golden_files() {
+    let naming = IndexNaming::new("cloudtrail", Granularity::Day).unwrap();
+    let mut outputs = vec![("deadletter".to_string(), deadletter_template(&naming, 1))];
+    for flavour in [Flavour::Elasticsearch, Flavour::OpenSearch, Flavour::Compatible] {
+        outputs.push((flavour.name().to_string(), index_template(flavour, &naming, 1)));
+    }
+    outputs.push((
+        "elasticsearch-legacy".into(),
+        legacy_index_template(Flavour::Elasticsearch, &naming, 1),
+    ));
+    for (name, template) in outputs {
+        let path = format!("{}/tests/golden/template-{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let text = serde_json::to_string_pretty(&template).unwrap() + "\n";
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &text).unwrap();
+        }
+        let golden = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}; run with UPDATE_GOLDEN=1"));
+        assert_eq!(
+            text, golden,
+            "{path} differs from the generated template; run with UPDATE_GOLDEN=1 if intended"
+        );
+    }
+}
+
+#[test]
+fn templates_use_each_flavours_free_shaped_type() {
+    let naming = IndexNaming::new("ct", Granularity::Month).unwrap();
+    let es = index_template(Flavour::Elasticsearch, &naming, 0);
+    let props = &es["template"]["mappings"]["properties"];
+    assert_eq!(props["requestParameters"], json!({"type": "flattened"}));
+    assert_eq!(
+        props["event"]["properties"]["action"],
+        json!({"type": "alias", "path": "eventName"})
+    );
+    assert_eq!(es["index_patterns"], json!(["ct-*"]));
+    assert_eq!(es["priority"], TEMPLATE_PRIORITY);
+    let os = index_template(Flavour::OpenSearch, &naming, 0);
+    assert_eq!(
+        os["template"]["mappings"]["properties"]["responseElements"],
+        json!({"type": "flat_object"})
+    );
+    let compat = index_template(Flavour::Compatible, &naming, 0);
+    assert_eq!(
+        compat["template"]["mappings"]["properties"]["requestParameters"],
+        json!({"type": "object", "enabled": false})
+    );
+    assert!(
+        defined_field_paths(Flavour::Compatible).contains(&"trailsearch.text.requestParameters".to_string())
+    );
+    // Every alias points at a field the template defines.
+    let paths = defined_field_paths(Flavour::OpenSearch);
+    for path in [
+        "eventName",
+        "eventSource",
+        "eventID",
+        "sourceIPAddress",
+        "recipientAccountId",
+        "awsRegion",
+        "userAgent",
+        "errorCode",
+        "errorMessage",
+    ] {
+        assert!(paths.contains(&path.to_string()), "{path}");
+    }
+    assert!(paths.len() < 200, "the template defines {} fields", paths.len());
+}

@@ -1,0 +1,230 @@
+//! The sink: sends documents, settles every one of them, retries what may
+//! succeed later, degrades and dead-letters what the cluster refuses.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::Value;
+use trailsearch_mapping::{Document, DocumentKind, Shaper};
+
+use crate::bulk::{encode_bulk, parse_bulk_response, ItemOutcome, BULK_FILTER_PATH};
+use crate::error::SinkError;
+use crate::flavour::ClusterInfo;
+use crate::retry::RetryPolicy;
+use crate::transport::{RequestBody, Transport};
+
+/// How many documents of a batch ended in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// Indexed whole.
+    pub indexed: u64,
+    /// Already indexed (409).
+    pub duplicates: u64,
+    /// Indexed degraded.
+    pub degraded: u64,
+    /// Stored in the dead-letter index.
+    pub dead_lettered: u64,
+}
+
+impl Settled {
+    /// Documents settled.
+    pub fn total(&self) -> u64 {
+        self.indexed + self.duplicates + self.degraded + self.dead_lettered
+    }
+
+    /// Adds another count.
+    pub fn add(&mut self, other: &Settled) {
+        self.indexed += other.indexed;
+        self.duplicates += other.duplicates;
+        self.degraded += other.degraded;
+        self.dead_lettered += other.dead_lettered;
+    }
+
+    fn count_created(&mut self, kind: DocumentKind) {
+        match kind {
+            DocumentKind::Degraded => self.degraded += 1,
+            DocumentKind::DeadLetter => self.dead_lettered += 1,
+            _ => self.indexed += 1,
+        }
+    }
+}
+
+/// A batch that could not be settled whole.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct BatchError {
+    /// Why.
+    #[source]
+    pub error: SinkError,
+    /// What was settled before it stopped.
+    pub settled: Settled,
+    /// Documents left unsettled.
+    pub unsettled: u64,
+}
+
+/// Where documents go: the cluster, or (for `--dry-run`) a writer.
+pub trait DocumentSink: Send + Sync {
+    /// Settles every document, or says how many it could not.
+    fn settle(
+        &self,
+        docs: Vec<Document>,
+    ) -> impl std::future::Future<Output = Result<Settled, BatchError>> + Send;
+}
+
+/// The bulk client of one cluster.
+#[derive(Debug, Clone)]
+pub struct Sink {
+    transport: Transport,
+    shaper: Shaper,
+    policy: RetryPolicy,
+    max_retry_time: Duration,
+}
+
+impl Sink {
+    /// A sink that shapes degraded and dead-letter documents with `shaper`.
+    pub fn new(transport: Transport, shaper: Shaper, policy: RetryPolicy, max_retry_time: Duration) -> Self {
+        Sink {
+            transport,
+            shaper,
+            policy,
+            max_retry_time,
+        }
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// `GET /`: which cluster this is.
+    pub async fn cluster_info(transport: &Transport) -> Result<ClusterInfo, SinkError> {
+        let response = transport.send_ok(Method::GET, "/", None).await?;
+        ClusterInfo::parse(transport.base_url().as_str(), &response.body)
+    }
+
+    /// Runs a search over `pattern`; missing indices are no error.
+    pub async fn search(&self, pattern: &str, body: &Value) -> Result<Value, SinkError> {
+        let path = format!("{pattern}/_search?ignore_unavailable=true&allow_no_indices=true");
+        let response = self
+            .transport
+            .send_ok(Method::POST, &path, Some(RequestBody::json(body)))
+            .await?;
+        serde_json::from_slice(&response.body).map_err(|e| SinkError::InvalidResponse {
+            url: path,
+            reason: format!("search answer is not JSON: {e}"),
+        })
+    }
+
+    async fn send_bulk(&self, docs: &[Document]) -> Result<Vec<ItemOutcome>, SinkError> {
+        let path = format!("_bulk?filter_path={BULK_FILTER_PATH}");
+        let body = RequestBody::ndjson(encode_bulk(docs));
+        let response = self.transport.send(Method::POST, &path, Some(body)).await?;
+        if !(200..300).contains(&response.status) {
+            return Err(self.transport.status_error(&Method::POST, &path, &response));
+        }
+        parse_bulk_response(&path, &response.body, docs.len())
+    }
+}
+
+impl DocumentSink for Sink {
+    async fn settle(&self, docs: Vec<Document>) -> Result<Settled, BatchError> {
+        let started = Instant::now();
+        let mut settled = Settled::default();
+        let mut backoff = self
+            .policy
+            .backoff(started.elapsed().as_nanos() as u64 ^ docs.len() as u64);
+        let mut pending = docs;
+        let mut last_error: Option<SinkError> = None;
+        // Each document gets one degraded try; refused again, it is dead-lettered.
+        let mut degraded_once: HashSet<String> = HashSet::new();
+        while !pending.is_empty() {
+            let mut retry_later = false;
+            match self.send_bulk(&pending).await {
+                Err(error) if error.is_retryable() => {
+                    tracing::warn!(error = %error, documents = pending.len(), "bulk request failed; retrying");
+                    last_error = Some(error);
+                    retry_later = true;
+                }
+                Err(error) => {
+                    return Err(BatchError {
+                        error,
+                        settled,
+                        unsettled: pending.len() as u64,
+                    });
+                }
+                Ok(outcomes) => {
+                    let mut next = Vec::new();
+                    for (doc, outcome) in pending.into_iter().zip(outcomes) {
+                        match outcome {
+                            ItemOutcome::Created => settled.count_created(doc.kind),
+                            ItemOutcome::Duplicate => settled.duplicates += 1,
+                            ItemOutcome::Retry { status, reason } => {
+                                last_error = Some(SinkError::Status {
+                                    method: "POST".into(),
+                                    url: "_bulk item".into(),
+                                    status,
+                                    body: reason,
+                                });
+                                retry_later = true;
+                                next.push(doc);
+                            }
+                            ItemOutcome::Rejected { reason, .. } => match doc.kind {
+                                DocumentKind::DeadLetter => {
+                                    let error = SinkError::DeadLetterRejected {
+                                        index: doc.index,
+                                        reason,
+                                    };
+                                    let unsettled = next.len() as u64 + 1;
+                                    return Err(BatchError {
+                                        error,
+                                        settled,
+                                        unsettled,
+                                    });
+                                }
+                                _ if degraded_once.insert(doc.id.clone()) => next.push(
+                                    self.shaper
+                                        .shape_degraded(&doc, &reason)
+                                        .unwrap_or_else(|e| self.dead_letter(&doc, &e.to_string())),
+                                ),
+                                _ => next.push(
+                                    self.dead_letter(&doc, &format!("rejected even degraded: {reason}")),
+                                ),
+                            },
+                        }
+                    }
+                    pending = next;
+                }
+            }
+            if retry_later && !pending.is_empty() {
+                let remaining = self.max_retry_time.saturating_sub(started.elapsed());
+                match backoff.next_delay(remaining) {
+                    Some(delay) => tokio::time::sleep(delay).await,
+                    None => {
+                        let last = last_error
+                            .take()
+                            .unwrap_or_else(|| SinkError::Config("retry budget spent".into()));
+                        let error = SinkError::RetriesExhausted {
+                            attempts: backoff.attempts() + 1,
+                            elapsed: started.elapsed(),
+                            last: Box::new(last),
+                        };
+                        return Err(BatchError {
+                            error,
+                            settled,
+                            unsettled: pending.len() as u64,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(settled)
+    }
+}
+
+impl Sink {
+    fn dead_letter(&self, doc: &Document, reason: &str) -> Document {
+        self.shaper
+            .shape_dead_letter(doc.original.clone(), doc.provenance.clone(), reason)
+    }
+}

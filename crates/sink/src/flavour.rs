@@ -1,0 +1,159 @@
+//! What kind of cluster answers, from `GET /`.
+
+use serde::Deserialize;
+use trailsearch_mapping::Flavour;
+
+use crate::error::SinkError;
+
+/// The cluster's product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Distribution {
+    /// Elasticsearch.
+    Elasticsearch,
+    /// OpenSearch.
+    OpenSearch,
+}
+
+/// What `GET /` says about the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterInfo {
+    /// Elasticsearch or OpenSearch.
+    pub distribution: Distribution,
+    /// `major.minor.patch`.
+    pub version: (u32, u32, u32),
+    /// Elasticsearch's `build_flavor` (`default` or `oss`).
+    pub build_flavor: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Root {
+    version: RootVersion,
+}
+
+#[derive(Deserialize)]
+struct RootVersion {
+    number: String,
+    distribution: Option<String>,
+    build_flavor: Option<String>,
+}
+
+impl ClusterInfo {
+    /// Parses the body of `GET /`.
+    pub fn parse(url: &str, body: &[u8]) -> Result<Self, SinkError> {
+        let invalid = |reason: String| SinkError::InvalidResponse {
+            url: url.to_string(),
+            reason,
+        };
+        let root: Root = serde_json::from_slice(body).map_err(|e| {
+            invalid(format!(
+                "GET / is not an Elasticsearch/OpenSearch root answer: {e}"
+            ))
+        })?;
+        let mut parts = root
+            .version
+            .number
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        let version = (
+            parts.next().unwrap_or(0),
+            parts.next().unwrap_or(0),
+            parts.next().unwrap_or(0),
+        );
+        let distribution = match root.version.distribution.as_deref() {
+            Some("opensearch") => Distribution::OpenSearch,
+            _ => Distribution::Elasticsearch,
+        };
+        Ok(ClusterInfo {
+            distribution,
+            version,
+            build_flavor: root.version.build_flavor,
+        })
+    }
+
+    /// The mapping flavour this cluster takes.
+    pub fn flavour(&self) -> Result<Flavour, SinkError> {
+        let (major, minor, _) = self.version;
+        match self.distribution {
+            Distribution::OpenSearch if (major, minor) >= (2, 7) => Ok(Flavour::OpenSearch),
+            Distribution::OpenSearch => Ok(Flavour::Compatible),
+            Distribution::Elasticsearch if (major, minor) < (7, 0) => Err(SinkError::Unsupported(format!(
+                "Elasticsearch {major}.{minor}: trailsearch needs 7.0 or later"
+            ))),
+            Distribution::Elasticsearch if self.build_flavor.as_deref() == Some("oss") => {
+                Ok(Flavour::Compatible)
+            }
+            Distribution::Elasticsearch if (major, minor) < (7, 3) => Ok(Flavour::Compatible),
+            Distribution::Elasticsearch => Ok(Flavour::Elasticsearch),
+        }
+    }
+
+    /// Whether the cluster has composable templates (`_index_template`):
+    /// Elasticsearch 7.8+ and every OpenSearch.
+    pub fn composable_templates(&self) -> bool {
+        self.distribution == Distribution::OpenSearch || (self.version.0, self.version.1) >= (7, 8)
+    }
+
+    /// `distribution major.minor.patch`.
+    pub fn describe(&self) -> String {
+        let (a, b, c) = self.version;
+        let name = match self.distribution {
+            Distribution::Elasticsearch => "Elasticsearch",
+            Distribution::OpenSearch => "OpenSearch",
+        };
+        format!("{name} {a}.{b}.{c}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(body: &str) -> ClusterInfo {
+        ClusterInfo::parse("http://x", body.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn flavours_by_distribution_and_version() {
+        let cases = [
+            (
+                r#"{"version":{"number":"8.15.1","build_flavor":"default"}}"#,
+                Flavour::Elasticsearch,
+                true,
+            ),
+            (
+                r#"{"version":{"number":"7.5.2","build_flavor":"default"}}"#,
+                Flavour::Elasticsearch,
+                false,
+            ),
+            (
+                r#"{"version":{"number":"7.10.2","build_flavor":"oss"}}"#,
+                Flavour::Compatible,
+                true,
+            ),
+            (r#"{"version":{"number":"7.2.0"}}"#, Flavour::Compatible, false),
+            (
+                r#"{"version":{"number":"2.11.0","distribution":"opensearch"}}"#,
+                Flavour::OpenSearch,
+                true,
+            ),
+            (
+                r#"{"version":{"number":"2.5.0","distribution":"opensearch"}}"#,
+                Flavour::Compatible,
+                true,
+            ),
+            (
+                r#"{"version":{"number":"3.8.0","distribution":"opensearch"}}"#,
+                Flavour::OpenSearch,
+                true,
+            ),
+        ];
+        for (body, flavour, composable) in cases {
+            let info = info(body);
+            assert_eq!(info.flavour().unwrap(), flavour, "{body}");
+            assert_eq!(info.composable_templates(), composable, "{body}");
+        }
+        assert!(info(r#"{"version":{"number":"6.8.0"}}"#).flavour().is_err());
+        assert!(ClusterInfo::parse("http://x", b"<html>").is_err());
+    }
+}

@@ -1,0 +1,47 @@
+/*!
+Talking to an Elasticsearch or OpenSearch cluster.
+
+A [`Transport`] (built once: URL, [`Auth`], TLS, timeout; the only I/O in this
+crate) carries requests. [`ClusterInfo`] reads `GET /` and picks the mapping
+[`Flavour`](trailsearch_mapping::Flavour). [`Sink`] implements
+[`DocumentSink::settle`]: it sends [`Document`](trailsearch_mapping::Document)s
+in gzip-compressed `_bulk` requests of `create` actions, parses one
+[`ItemOutcome`] per document, retries only the items that may succeed later
+([`RetryPolicy`]), sends a degraded form of documents the cluster refuses, and
+dead-letters what is refused even then. Every document ends in exactly one
+[`Settled`] counter, or the batch fails with a [`BatchError`] that says how
+many were left. [`install_templates`] is the setup call.
+
+The crate knows nothing of S3 or Lambda.
+
+```
+use trailsearch_sink::{parse_bulk_response, ItemOutcome};
+let answer = br#"{"items":[{"create":{"status":201}},{"create":{"status":409}}]}"#;
+let outcomes = parse_bulk_response("_bulk", answer, 2).unwrap();
+assert_eq!(outcomes, [ItemOutcome::Created, ItemOutcome::Duplicate]);
+```
+*/
+#![deny(missing_docs)]
+
+mod auth;
+mod bulk;
+mod client;
+mod error;
+mod flavour;
+mod retry;
+mod setup;
+mod transport;
+
+pub use crate::{
+    auth::{Auth, Secret, SigV4, SigV4Service},
+    bulk::{
+        encode_bulk, encode_document, encoded_len, parse_bulk_response, BatchLimits, ItemOutcome,
+        BULK_FILTER_PATH,
+    },
+    client::{BatchError, DocumentSink, Settled, Sink},
+    error::SinkError,
+    flavour::{ClusterInfo, Distribution},
+    retry::{Backoff, RetryPolicy},
+    setup::{conflicting_template, glob_match, install_templates, template_installed, TemplateChange},
+    transport::{chain, gzip, RequestBody, Response, Transport, TransportConfig},
+};

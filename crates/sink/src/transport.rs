@@ -1,0 +1,304 @@
+//! The only module that does I/O: one HTTP client, built once.
+
+use std::io::Write;
+use std::time::Duration;
+
+use base64::Engine;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use reqwest::header::{
+    HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, HOST,
+};
+use reqwest::{Method, Url};
+
+use crate::auth::Auth;
+use crate::error::SinkError;
+
+/// A request body and its media type.
+#[derive(Debug, Clone)]
+pub struct RequestBody {
+    /// The bytes, uncompressed.
+    pub bytes: Vec<u8>,
+    /// `application/json` or `application/x-ndjson`.
+    pub content_type: &'static str,
+}
+
+impl RequestBody {
+    /// A JSON body.
+    pub fn json(value: &serde_json::Value) -> Self {
+        RequestBody {
+            bytes: value.to_string().into_bytes(),
+            content_type: "application/json",
+        }
+    }
+
+    /// An NDJSON body (bulk).
+    pub fn ndjson(bytes: Vec<u8>) -> Self {
+        RequestBody {
+            bytes,
+            content_type: "application/x-ndjson",
+        }
+    }
+}
+
+/// A response: status and body bytes.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// Cluster URL, e.g. `http://localhost:9200`.
+    pub url: String,
+    /// Authentication.
+    pub auth: Auth,
+    /// Extra CA certificate (PEM) to trust.
+    pub ca_cert: Option<Vec<u8>>,
+    /// Skip certificate verification.
+    pub insecure: bool,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Gzip request bodies larger than this many bytes.
+    pub gzip_above: usize,
+}
+
+/// Sends requests to one cluster.
+#[derive(Debug, Clone)]
+pub struct Transport {
+    client: reqwest::Client,
+    base: Url,
+    auth: Auth,
+    gzip_above: usize,
+}
+
+impl Transport {
+    /// Builds the client once.
+    pub fn new(config: TransportConfig) -> Result<Self, SinkError> {
+        let mut base = Url::parse(&config.url)
+            .map_err(|e| SinkError::Config(format!("--es-url {:?} is not a URL: {e}", config.url)))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(SinkError::Config(format!(
+                "--es-url {:?}: use http:// or https://",
+                config.url
+            )));
+        }
+        let mut auth = config.auth;
+        // Credentials in the URL become basic auth, and leave the URL so they
+        // never appear in messages.
+        if !base.username().is_empty() {
+            if matches!(auth, Auth::None) {
+                let user = percent_decode(base.username());
+                let password = percent_decode(base.password().unwrap_or(""));
+                auth = Auth::Basic {
+                    user,
+                    password: crate::auth::Secret::new(password),
+                };
+            }
+            let _ = base.set_username("");
+            let _ = base.set_password(None);
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let mut builder = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(50))
+            .user_agent(concat!("trailsearch/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = &config.ca_cert {
+            let cert = reqwest::Certificate::from_pem(pem)
+                .map_err(|e| SinkError::Config(format!("--ca-cert: not a PEM certificate: {e}")))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        if config.insecure {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| SinkError::Config(format!("cannot build the HTTP client: {}", chain(&e))))?;
+        Ok(Transport {
+            client,
+            base,
+            auth,
+            gzip_above: config.gzip_above,
+        })
+    }
+
+    /// The cluster URL, without credentials.
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// The authentication in use.
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// Sends one request; any status is a `Response` (callers judge it).
+    pub async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<RequestBody>,
+    ) -> Result<Response, SinkError> {
+        let url = self
+            .base
+            .join(path_and_query.trim_start_matches('/'))
+            .map_err(|e| SinkError::Config(format!("bad request path {path_and_query:?}: {e}")))?;
+        let mut headers = HeaderMap::new();
+        let mut bytes = Vec::new();
+        if let Some(body) = body {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(body.content_type));
+            if body.bytes.len() > self.gzip_above {
+                bytes = gzip(&body.bytes);
+                headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            } else {
+                bytes = body.bytes;
+            }
+        }
+        self.authenticate(&method, &url, &mut headers, &bytes).await?;
+        let result = self
+            .client
+            .request(method.clone(), url.clone())
+            .headers(headers)
+            .body(bytes)
+            .send()
+            .await;
+        let transport_error = |e: reqwest::Error| SinkError::Transport {
+            method: method.to_string(),
+            url: url.to_string(),
+            timeout: e.is_timeout(),
+            reason: chain(&e),
+        };
+        let response = result.map_err(transport_error)?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(transport_error)?.to_vec();
+        Ok(Response { status, body })
+    }
+
+    /// Sends a request and requires a 2xx answer.
+    pub async fn send_ok(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<RequestBody>,
+    ) -> Result<Response, SinkError> {
+        let response = self.send(method.clone(), path_and_query, body).await?;
+        if (200..300).contains(&response.status) {
+            Ok(response)
+        } else {
+            Err(self.status_error(&method, path_and_query, &response))
+        }
+    }
+
+    /// The error for a non-2xx response.
+    pub fn status_error(&self, method: &Method, path_and_query: &str, response: &Response) -> SinkError {
+        let excerpt = String::from_utf8_lossy(&response.body[..response.body.len().min(600)]).into_owned();
+        SinkError::Status {
+            method: method.to_string(),
+            url: format!("{}{}", self.base, path_and_query.trim_start_matches('/')),
+            status: response.status,
+            body: excerpt,
+        }
+    }
+
+    async fn authenticate(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &mut HeaderMap,
+        body: &[u8],
+    ) -> Result<(), SinkError> {
+        let header = |value: String| {
+            let mut value = HeaderValue::from_str(&value).map_err(|_| {
+                SinkError::Config("credentials contain characters not allowed in a header".into())
+            })?;
+            value.set_sensitive(true);
+            Ok::<_, SinkError>(value)
+        };
+        match &self.auth {
+            Auth::None => {}
+            Auth::Basic { user, password } => {
+                let token =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{}", password.expose()));
+                headers.insert(AUTHORIZATION, header(format!("Basic {token}"))?);
+            }
+            Auth::ApiKey(key) => {
+                headers.insert(AUTHORIZATION, header(format!("ApiKey {}", key.expose()))?);
+            }
+            Auth::SigV4(signer) => {
+                // The Host header is signed, so send exactly the one signed.
+                let host = match (url.host_str(), url.port()) {
+                    (Some(h), Some(p)) => format!("{h}:{p}"),
+                    (Some(h), None) => h.to_string(),
+                    _ => return Err(SinkError::Config(format!("{url} has no host"))),
+                };
+                headers.insert(HOST, header(host)?);
+                let pairs: Vec<(String, String)> = headers
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                    .collect();
+                let borrowed: Vec<(&str, &str)> =
+                    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                for (name, value) in signer
+                    .sign(method.as_str(), url.as_str(), &borrowed, body)
+                    .await?
+                {
+                    let name = HeaderName::from_bytes(name.as_bytes())
+                        .map_err(|e| SinkError::Signing(format!("bad header name {name}: {e}")))?;
+                    headers.insert(name, header(value)?);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Gzip at a fast level: bulk bodies compress ~10x even so, and the CPU
+/// goes to shaping instead.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(bytes.len() / 6), Compression::fast());
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(byte) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An error with its causes, one line.
+pub fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,29 @@
+# Shared by scripts/test and scripts/quickstart. Source it from the repo root.
+
+# Starts osmem-server (in-memory OpenSearch) on a free loopback port.
+# Sets OSMEM_URL and OSMEM_PID. $1: "attached" (exits with this shell) or "detached".
+start_osmem() {
+  local mode=${1:-attached} bin out
+  bin=$(.venv/bin/python -c 'import osmem_server; print(osmem_server.resolve_binary())')
+  mkdir -p .trailsearch
+  out=.trailsearch/osmem.out
+  : > "$out"
+  if [ "$mode" = attached ]; then
+    "$bin" --addr 127.0.0.1:0 --no-ja --no-stdin-watch --parent-pid $$ </dev/null >"$out" 2>.trailsearch/osmem.log &
+  else
+    nohup "$bin" --addr 127.0.0.1:0 --no-ja --no-stdin-watch </dev/null >"$out" 2>.trailsearch/osmem.log &
+  fi
+  OSMEM_PID=$!
+  for _ in $(seq 1 100); do
+    OSMEM_URL=$(sed -n 's/.*"url":"\([^"]*\)".*/\1/p' "$out" | head -n 1)
+    [ -n "$OSMEM_URL" ] && break
+    kill -0 "$OSMEM_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "${OSMEM_URL:-}" ]; then
+    echo "osmem-server did not start; its log:" >&2
+    cat .trailsearch/osmem.log >&2
+    return 1
+  fi
+  echo "$OSMEM_PID" > .trailsearch/osmem.pid
+}

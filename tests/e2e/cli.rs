@@ -1,0 +1,211 @@
+//! The command line: the three questions, setup, and errors that say what to do.
+
+use std::io::Write;
+
+use serde_json::json;
+use trailsearch_e2e::*;
+
+fn ingest_fixtures(prefix: &str) {
+    trailsearch(prefix, &["setup"]).expect_code(0);
+    trailsearch(prefix, &["ingest", fixtures().to_str().unwrap()]).expect_code(1);
+    refresh(&format!("{prefix}-*"));
+}
+
+fn rows(run: &Run) -> Vec<String> {
+    run.stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn search_answers_the_three_questions() {
+    let prefix = unique_prefix("search");
+    ingest_fixtures(&prefix);
+
+    let deleted = trailsearch(&prefix, &["search", "--event-name", "DeleteDBInstance"]).expect_code(0);
+    assert_eq!(
+        rows(&deleted),
+        ["2024-03-14T09:26:53Z arn:aws:iam::111122223333:user/alice DeleteDBInstance 203.0.113.42 prod-orders-db -"],
+        "{deleted}"
+    );
+
+    let changed = trailsearch(
+        &prefix,
+        &[
+            "search",
+            "--event-name",
+            "*SecurityGroup*",
+            "--query",
+            "readOnly:false",
+        ],
+    )
+    .expect_code(0);
+    let bob = "arn:aws:sts::111122223333:assumed-role/ops-admin/bob";
+    assert_eq!(
+        rows(&changed),
+        [
+            format!("2024-03-14T11:40:05Z {bob} RevokeSecurityGroupIngress 198.51.100.7 sg-0a1b2c3d4e5f67890 -"),
+            format!("2024-03-14T11:02:17Z {bob} AuthorizeSecurityGroupIngress 198.51.100.7 sg-0a1b2c3d4e5f67890 -"),
+        ],
+        "{changed}"
+    );
+    // What was requested and what came back: the JSON lines hold both.
+    let json_rows = trailsearch(
+        &prefix,
+        &["search", "--user", "ops-admin/bob", "--format", "json"],
+    )
+    .expect_code(0);
+    let docs: Vec<serde_json::Value> = json_rows
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 2, "{json_rows}");
+    assert_eq!(
+        docs[1]["requestParameters"]["ipPermissions"]["items"][0]["fromPort"],
+        json!(22)
+    );
+    assert_eq!(
+        docs[1]["responseElements"]["securityGroupRuleSet"]["items"][0]["securityGroupRuleId"],
+        "sgr-0fedcba9876543210"
+    );
+
+    let failing = trailsearch(&prefix, &["search", "--errors", "--user", "ci-deployer"]).expect_code(0);
+    let row = |t: &str| {
+        format!("2024-03-15T02:00:0{t}Z arn:aws:iam::111122223333:user/ci-deployer GetParameter 192.0.2.10 /prod/db/password AccessDeniedException")
+    };
+    assert_eq!(rows(&failing), [row("3"), row("2"), row("1")], "{failing}");
+
+    // A user given as a bare name inside an ARN, as an access key, and a limit.
+    let alice = trailsearch(&prefix, &["search", "--user", "alice", "--format", "json"]).expect_code(0);
+    assert_eq!(alice.stdout.lines().count(), 1, "{alice}");
+    let key = trailsearch(
+        &prefix,
+        &["search", "--user", "AKIAEXAMPLEALICE0001", "--format", "json"],
+    )
+    .expect_code(0);
+    assert_eq!(key.stdout, alice.stdout);
+    let limited = trailsearch(&prefix, &["search", "--limit", "7", "--format", "json"]).expect_code(0);
+    assert_eq!(limited.stdout.lines().count(), 7);
+    let lucene = trailsearch(
+        &prefix,
+        &[
+            "search",
+            "--query",
+            "requestParameters.dBInstanceIdentifier:prod-orders-db AND event.action:Delete*",
+            "--format",
+            "json",
+        ],
+    )
+    .expect_code(0);
+    assert_eq!(
+        lucene.stdout,
+        trailsearch(
+            &prefix,
+            &["search", "--event-name", "DeleteDBInstance", "--format", "json"]
+        )
+        .stdout
+    );
+}
+
+#[test]
+fn quickstart_prints_the_three_answers() {
+    let mut command = std::process::Command::new(repo_root().join("scripts/quickstart"));
+    command
+        .env("QUICKSTART_STOP", "1")
+        .env("TRAILSEARCH_BIN", trailsearch_bin())
+        .env_remove("TRAILSEARCH_ES_URL")
+        .env_remove("TRAILSEARCH_INDEX_PREFIX");
+    let run = run(command).expect_code(0);
+    for expected in [
+        r#"report: {"objects":44,"skipped_objects":1,"failed_objects":0,"events":3537,"filtered":0,"indexed":3533,"duplicates":2,"degraded":0,"dead_lettered":2,"failed_events":0}"#,
+        "2024-03-14T09:26:53Z  arn:aws:iam::111122223333:user/alice  DeleteDBInstance  203.0.113.42  prod-orders-db  -",
+        "AuthorizeSecurityGroupIngress  198.51.100.7  sg-0a1b2c3d4e5f67890",
+        "RevokeSecurityGroupIngress     198.51.100.7  sg-0a1b2c3d4e5f67890",
+        "2024-03-15T02:00:01Z  arn:aws:iam::111122223333:user/ci-deployer  GetParameter  192.0.2.10  /prod/db/password  AccessDeniedException",
+    ] {
+        assert!(run.stdout.contains(expected), "missing {expected:?}\n{run}");
+    }
+}
+
+#[test]
+fn setup_is_idempotent_and_will_not_fight_another_template() {
+    let prefix = unique_prefix("setup");
+    let first = trailsearch(&prefix, &["setup"]).expect_code(0);
+    assert!(
+        first
+            .stdout
+            .contains(&format!("template {prefix}-events: version 1 installed")),
+        "{first}"
+    );
+    let again = trailsearch(&prefix, &["setup"]).expect_code(0);
+    assert!(
+        again
+            .stdout
+            .contains(&format!("template {prefix}-events: version 1 up to date")),
+        "{again}"
+    );
+
+    let other = unique_prefix("other");
+    let (status, body) = http(
+        "PUT",
+        &format!("_index_template/{other}-claims-all"),
+        Some(&json!({"index_patterns": [format!("{other}*")], "priority": 900, "template": {}})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let refused = trailsearch(&other, &["setup"]).expect_code(1);
+    assert!(
+        refused.stderr.contains(&format!("{other}-claims-all")) && refused.stderr.contains("--index-prefix"),
+        "{refused}"
+    );
+    let (status, _) = http("GET", &format!("_index_template/{other}-events"), None);
+    assert_eq!(
+        status, 404,
+        "nothing was installed beside the conflicting template"
+    );
+    http("DELETE", &format!("_index_template/{other}-claims-all"), None);
+}
+
+#[test]
+fn errors_name_the_file_the_record_and_what_to_do() {
+    let prefix = unique_prefix("errors");
+    let fixtures = fixtures();
+    let fixtures = fixtures.to_str().unwrap();
+    let no_setup = trailsearch(&prefix, &["ingest", fixtures]).expect_code(1);
+    assert!(
+        no_setup.stderr.contains("run `trailsearch setup` first"),
+        "{no_setup}"
+    );
+
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.json");
+    std::fs::File::create(&cut)
+        .unwrap()
+        .write_all(br#"{"Records":[{"eventTime":"2024-03-14T09:00:00Z","eventID":"c1"},{"eventTime":"2024-03-14T09:00:01Z","eventID":"c2"},{"eventTime":"2024"#)
+        .unwrap();
+    let run = trailsearch(&prefix, &["ingest", cut.to_str().unwrap(), "--report", "json"]).expect_code(1);
+    let report = run.report();
+    balanced(&report);
+    assert_eq!(
+        (report["indexed"].as_u64(), report["failed_objects"].as_u64()),
+        (Some(2), Some(1)),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("cut.json") && run.stderr.contains("record 2"),
+        "{run}"
+    );
+
+    let usage = trailsearch(&prefix, &["ingest", "--from", "yesterday-ish", fixtures]).expect_code(2);
+    assert!(usage.stderr.contains("is not a time"), "{usage}");
+    let unreachable = std::process::Command::new(trailsearch_bin())
+        .args(["--es-url", "http://127.0.0.1:9", "setup"])
+        .output()
+        .unwrap();
+    assert_eq!(unreachable.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unreachable.stderr)
+        .contains("cannot reach the cluster at http://127.0.0.1:9/"));
+}

@@ -1,0 +1,5 @@
+//! End-to-end tests: the `trailsearch` binary against a real test cluster.
+
+mod cli;
+mod ingest;
+mod mapping;

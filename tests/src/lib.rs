@@ -1,0 +1,261 @@
+//! The end-to-end harness: the test cluster, the `trailsearch` binary, a
+//! fresh index prefix per test, and a tiny HTTP client for assertions.
+//!
+//! The cluster is the osmem-server that `scripts/test` started
+//! (`TRAILSEARCH_TEST_ES_URL`), or one this process starts from `.venv/` on a
+//! free 127.0.0.1 port, which exits with the process.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The fixture corpus and its manifest.
+pub fn fixtures() -> PathBuf {
+    repo_root().join("tests/fixtures/cloudtrail")
+}
+
+/// The fixture manifest (the oracle).
+pub fn manifest() -> Value {
+    let path = repo_root().join("tests/fixtures/cloudtrail-manifest.json");
+    serde_json::from_slice(&std::fs::read(&path).expect("manifest")).expect("manifest JSON")
+}
+
+/// The built `trailsearch` binary (built by `scripts/test` before the tests).
+pub fn trailsearch_bin() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let bin = target.join("debug/trailsearch");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p trailsearch-cli` (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// The test cluster's URL.
+pub fn cluster_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| match std::env::var("TRAILSEARCH_TEST_ES_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => start_osmem(),
+    })
+}
+
+fn start_osmem() -> String {
+    let venv_python = repo_root().join(".venv/bin/python");
+    let bin = Command::new(&venv_python)
+        .args(["-c", "import osmem_server; print(osmem_server.resolve_binary())"])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/bootstrap", venv_python.display()));
+    let bin = String::from_utf8(bin.stdout).expect("path").trim().to_string();
+    assert!(
+        !bin.is_empty(),
+        "osmem-server is not installed: run scripts/bootstrap"
+    );
+    let mut child = Command::new(&bin)
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--no-ja",
+            "--no-stdin-watch",
+            "--parent-pid",
+        ])
+        .arg(std::process::id().to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{bin}: {e}"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("osmem-server's ready line");
+    let ready: Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("osmem-server said {line:?}: {e}"));
+    ready["url"].as_str().expect("url").to_string()
+}
+
+/// A fresh index prefix for one test, so tests share the cluster safely.
+pub fn unique_prefix(test: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let clean: String = test
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("t-{clean}-{}-{n}", std::process::id())
+}
+
+/// A finished `trailsearch` run.
+#[derive(Debug)]
+pub struct Run {
+    /// The command line, for messages.
+    pub command: String,
+    /// Exit code.
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Panics with the whole run shown unless the exit code is `code`.
+    pub fn expect_code(self, code: i32) -> Run {
+        assert_eq!(self.code, code, "{self}");
+        self
+    }
+
+    /// The JSON report (stdout, or the last stderr line in dry runs).
+    pub fn report(&self) -> Value {
+        let text = if self.stdout.trim_start().starts_with('{') && !self.stdout.contains("\"create\"") {
+            self.stdout.trim().lines().last().unwrap_or("")
+        } else {
+            self.stderr.trim().lines().last().unwrap_or("")
+        };
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("no JSON report ({e}):\n{self}"))
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "$ {}\nexit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `trailsearch` against the test cluster with this index prefix.
+pub fn trailsearch(prefix: &str, args: &[&str]) -> Run {
+    let mut command = Command::new(trailsearch_bin());
+    command
+        .args(args)
+        .env("TRAILSEARCH_ES_URL", cluster_url())
+        .env("TRAILSEARCH_INDEX_PREFIX", prefix)
+        .env("TRAILSEARCH_REPLICAS", "0")
+        .env_remove("TRAILSEARCH_FLAVOUR")
+        .current_dir(repo_root());
+    run(command)
+}
+
+/// Runs a command to completion.
+pub fn run(mut command: Command) -> Run {
+    let shown = format!("{command:?}");
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().unwrap_or_else(|e| panic!("{shown}: {e}"));
+    Run {
+        command: shown,
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+/// One HTTP request to the test cluster (plain HTTP, loopback only).
+pub fn http(method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let url = cluster_url().trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        stream,
+        "{method} /{} HTTP/1.1\r\nHost: {url}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        path.trim_start_matches('/'),
+        body.len()
+    )
+    .expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let text = String::from_utf8_lossy(&raw);
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let payload = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    (
+        status,
+        serde_json::from_str(&payload).unwrap_or(Value::String(payload)),
+    )
+}
+
+fn dechunk(mut text: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = text.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        text = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Refreshes indices so counts see every document.
+pub fn refresh(pattern: &str) {
+    let (status, body) = http(
+        "POST",
+        &format!("{pattern}/_refresh?ignore_unavailable=true&allow_no_indices=true"),
+        None,
+    );
+    assert!(status < 300, "refresh {pattern}: {status} {body}");
+}
+
+/// Documents matching a pattern (after a refresh).
+pub fn count(pattern: &str) -> u64 {
+    refresh(pattern);
+    let (status, body) = http(
+        "GET",
+        &format!("{pattern}/_count?ignore_unavailable=true&allow_no_indices=true"),
+        None,
+    );
+    assert_eq!(status, 200, "count {pattern}: {body}");
+    body["count"].as_u64().expect("count")
+}
+
+/// Asserts the report's invariant and returns it.
+pub fn balanced(report: &Value) -> &Value {
+    let n = |k: &str| {
+        report[k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("report has no {k}: {report}"))
+    };
+    assert_eq!(
+        n("events"),
+        n("filtered")
+            + n("indexed")
+            + n("duplicates")
+            + n("degraded")
+            + n("dead_lettered")
+            + n("failed_events"),
+        "unbalanced report {report}"
+    );
+    report
+}
