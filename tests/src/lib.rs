@@ -81,8 +81,11 @@ fn start_osmem() -> String {
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{bin}: {e}"));
+    let stdout = child.stdout.take();
+    // `--parent-pid` ends the server with this process; a thread reaps it.
+    std::thread::spawn(move || child.wait());
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
+    BufReader::new(stdout.expect("stdout"))
         .read_line(&mut line)
         .expect("osmem-server's ready line");
     let ready: Value =
