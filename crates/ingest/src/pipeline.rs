@@ -136,50 +136,49 @@ async fn ingest_object<S: DocumentSink>(
     while let Some(item) = rx.recv().await {
         report.events += 1;
         if error.is_some() {
+            // The object has failed: what is still queued is read but unsettled.
             report.failed_events += 1;
             continue;
         }
-        match item {
-            Item::Filtered => report.filtered += 1,
-            Item::Send(doc) => {
-                let size = encoded_len(&doc);
-                if !batch.is_empty() && batch_bytes + size > config.limits.max_bytes {
-                    if let Err(e) = flush(sink, &mut batch, &mut report).await {
-                        error = Some(format!("{name}: {e}"));
-                        cancelled.store(true, Ordering::Relaxed);
-                        report.failed_events += 1;
-                        continue;
-                    }
-                    batch_bytes = 0;
-                }
-                batch_bytes += size;
-                batch.push(doc);
-                if batch.len() >= config.limits.max_docs {
-                    if let Err(e) = flush(sink, &mut batch, &mut report).await {
-                        error = Some(format!("{name}: {e}"));
-                        cancelled.store(true, Ordering::Relaxed);
-                    }
-                    batch_bytes = 0;
-                }
+        let Item::Send(doc) = item else {
+            report.filtered += 1;
+            continue;
+        };
+        let size = encoded_len(&doc);
+        let full_by_bytes = !batch.is_empty() && batch_bytes + size > config.limits.max_bytes;
+        if full_by_bytes {
+            error = flush(sink, &mut batch, &mut report).await.err();
+            batch_bytes = 0;
+        }
+        if error.is_some() {
+            report.failed_events += 1;
+        } else {
+            batch_bytes += size;
+            batch.push(doc);
+            if batch.len() >= config.limits.max_docs {
+                error = flush(sink, &mut batch, &mut report).await.err();
+                batch_bytes = 0;
             }
+        }
+        if error.is_some() {
+            // Stop the reader; it notices before its next record.
+            cancelled.store(true, Ordering::Relaxed);
         }
     }
     if error.is_none() {
-        if let Err(e) = flush(sink, &mut batch, &mut report).await {
-            error = Some(format!("{name}: {e}"));
-        }
+        error = flush(sink, &mut batch, &mut report).await.err();
     }
     let read_result = match reader.await {
         Ok(result) => result,
         Err(join) => Err(format!("the reader stopped: {join}")),
     };
     if let (None, Err(read_error)) = (&error, read_result) {
-        error = Some(format!("{name}: {read_error}"));
+        error = Some(read_error);
     }
     if error.is_some() {
         report.failed_objects = 1;
     }
-    (report, error)
+    (report, error.map(|e| format!("{name}: {e}")))
 }
 
 /// Sends a batch; unsettled documents count as failed events.
