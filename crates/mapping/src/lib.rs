@@ -47,7 +47,8 @@ pub use crate::{
     index::{Granularity, IndexNaming},
     query::SearchQuery,
     template::{
-        deadletter_mappings, deadletter_template, defined_field_paths, index_template, legacy_index_template,
-        mappings, Flavour, KEYWORD_IGNORE_ABOVE, TEMPLATE_PRIORITY, TEMPLATE_VERSION,
+        deadletter_mappings, deadletter_template, defined_field_paths, index_template,
+        legacy_deadletter_template, legacy_index_template, mappings, Flavour, KEYWORD_IGNORE_ABOVE,
+        TEMPLATE_PRIORITY, TEMPLATE_VERSION,
     },
 };

@@ -179,6 +179,17 @@ pub fn deadletter_template(naming: &IndexNaming, replicas: u32) -> Value {
     })
 }
 
+/// The dead-letter template for the legacy API.
+pub fn legacy_deadletter_template(naming: &IndexNaming, replicas: u32) -> Value {
+    json!({
+        "index_patterns": [naming.deadletter_index()],
+        "order": TEMPLATE_PRIORITY,
+        "version": TEMPLATE_VERSION,
+        "settings": settings(replicas),
+        "mappings": deadletter_mappings(),
+    })
+}
+
 /// Every concrete field path a template defines (aliases included), for
 /// bounding the field count.
 pub fn defined_field_paths(flavour: Flavour) -> Vec<String> {

@@ -3,8 +3,8 @@
 use reqwest::Method;
 use serde_json::Value;
 use trailsearch_mapping::{
-    deadletter_template, index_template, legacy_index_template, Flavour, IndexNaming, TEMPLATE_PRIORITY,
-    TEMPLATE_VERSION,
+    deadletter_template, index_template, legacy_deadletter_template, legacy_index_template, Flavour,
+    IndexNaming, TEMPLATE_PRIORITY, TEMPLATE_VERSION,
 };
 
 use crate::error::SinkError;
@@ -117,20 +117,24 @@ pub async fn install_templates(
         }
     } else {
         // Legacy templates: no priority to compare; `order` decides.
-        let name = &names[0];
-        let body = legacy_index_template(flavour, naming, replicas);
-        transport
-            .send_ok(
-                Method::PUT,
-                &format!("_template/{name}"),
-                Some(RequestBody::json(&body)),
-            )
-            .await?;
-        changes.push(TemplateChange {
-            name: name.clone(),
-            previous_version: None,
-            version: TEMPLATE_VERSION,
-        });
+        let bodies = [
+            legacy_index_template(flavour, naming, replicas),
+            legacy_deadletter_template(naming, replicas),
+        ];
+        for (name, body) in names.iter().zip(bodies) {
+            transport
+                .send_ok(
+                    Method::PUT,
+                    &format!("_template/{name}"),
+                    Some(RequestBody::json(&body)),
+                )
+                .await?;
+            changes.push(TemplateChange {
+                name: name.clone(),
+                previous_version: None,
+                version: TEMPLATE_VERSION,
+            });
+        }
     }
     Ok(changes)
 }
