@@ -1,5 +1,6 @@
 //! End-to-end tests: the `trailsearch` binary against a real test cluster.
 
+mod auth;
 mod cli;
 mod ingest;
 mod mapping;

@@ -262,3 +262,25 @@ pub fn balanced(report: &Value) -> &Value {
     );
     report
 }
+
+/// Runs `trailsearch` against `url` (an auth proxy, say) with this index
+/// prefix and extra environment. Inherited `AWS_*`, `TRAILSEARCH_*` and
+/// HTTP proxy variables are cleared first, so only `env` decides the
+/// credentials, the TLS settings and where requests go.
+pub fn trailsearch_at(url: &str, prefix: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(trailsearch_bin());
+    for (name, _) in std::env::vars_os() {
+        let text = name.to_string_lossy().to_ascii_uppercase();
+        if text.starts_with("AWS_") || text.starts_with("TRAILSEARCH_") || text.ends_with("_PROXY") {
+            command.env_remove(&name);
+        }
+    }
+    command
+        .args(args)
+        .env("TRAILSEARCH_ES_URL", url)
+        .env("TRAILSEARCH_INDEX_PREFIX", prefix)
+        .env("TRAILSEARCH_REPLICAS", "0")
+        .envs(env.iter().copied())
+        .current_dir(repo_root());
+    run(command)
+}
