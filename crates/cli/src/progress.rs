@@ -17,7 +17,7 @@ impl ConsoleProgress {
         let bar = terminal.then(|| {
             let bar = ProgressBar::new(0);
             let style = ProgressStyle::with_template(
-                "{spinner} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {pos:>0}{msg}",
+                "{spinner} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}{msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
