@@ -86,8 +86,7 @@ pub async fn install_templates(
     replicas: u32,
 ) -> Result<Vec<TemplateChange>, SinkError> {
     let names = [naming.template_name(), naming.deadletter_template_name()];
-    let mut changes = Vec::new();
-    if info.composable_templates() {
+    let (api, bodies, installed) = if info.composable_templates() {
         let all = transport.send_ok(Method::GET, "_index_template", None).await?;
         let all: Value = serde_json::from_slice(&all.body).map_err(|e| SinkError::InvalidResponse {
             url: "_index_template".into(),
@@ -100,41 +99,30 @@ pub async fn install_templates(
             index_template(flavour, naming, replicas),
             deadletter_template(naming, replicas),
         ];
-        for (name, body) in names.iter().zip(bodies) {
-            let previous_version = installed_version(&all, name);
-            transport
-                .send_ok(
-                    Method::PUT,
-                    &format!("_index_template/{name}"),
-                    Some(RequestBody::json(&body)),
-                )
-                .await?;
-            changes.push(TemplateChange {
-                name: name.clone(),
-                previous_version,
-                version: TEMPLATE_VERSION,
-            });
-        }
+        ("_index_template", bodies, Some(all))
     } else {
         // Legacy templates: no priority to compare; `order` decides.
         let bodies = [
             legacy_index_template(flavour, naming, replicas),
             legacy_deadletter_template(naming, replicas),
         ];
-        for (name, body) in names.iter().zip(bodies) {
-            transport
-                .send_ok(
-                    Method::PUT,
-                    &format!("_template/{name}"),
-                    Some(RequestBody::json(&body)),
-                )
-                .await?;
-            changes.push(TemplateChange {
-                name: name.clone(),
-                previous_version: None,
-                version: TEMPLATE_VERSION,
-            });
-        }
+        ("_template", bodies, None)
+    };
+    let mut changes = Vec::new();
+    for (name, body) in names.iter().zip(bodies) {
+        let previous_version = installed.as_ref().and_then(|all| installed_version(all, name));
+        transport
+            .send_ok(
+                Method::PUT,
+                &format!("{api}/{name}"),
+                Some(RequestBody::json(&body)),
+            )
+            .await?;
+        changes.push(TemplateChange {
+            name: name.clone(),
+            previous_version,
+            version: TEMPLATE_VERSION,
+        });
     }
     Ok(changes)
 }
