@@ -27,3 +27,23 @@ start_osmem() {
   fi
   echo "$OSMEM_PID" > .trailsearch/osmem.pid
 }
+
+# Starts moto (S3, SQS, SNS) on a free loopback port, exiting with this shell.
+# Sets MOTO_URL and MOTO_PID.
+start_moto() {
+  local port
+  port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  .venv/bin/moto_server -H 127.0.0.1 -p "$port" </dev/null >.trailsearch/moto.log 2>&1 &
+  MOTO_PID=$!
+  MOTO_URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    if .venv/bin/python -c "import urllib.request,sys; urllib.request.urlopen('$MOTO_URL/moto-api/')" 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$MOTO_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "moto_server did not start; its log:" >&2
+  cat .trailsearch/moto.log >&2
+  return 1
+}

@@ -4,3 +4,4 @@ mod auth;
 mod cli;
 mod ingest;
 mod mapping;
+mod s3;

@@ -284,3 +284,96 @@ pub fn trailsearch_at(url: &str, prefix: &str, args: &[&str], env: &[(&str, &str
         .current_dir(repo_root());
     run(command)
 }
+
+/// The S3 endpoint (moto): the one `scripts/test` started
+/// (`TRAILSEARCH_TEST_MOTO_URL`), or one this process starts from `.venv/`.
+pub fn moto_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| match std::env::var("TRAILSEARCH_TEST_MOTO_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => start_moto(),
+    })
+}
+
+fn start_moto() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let bin = repo_root().join(".venv/bin/moto_server");
+    let mut child = Command::new(&bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/bootstrap", bin.display()));
+    let pid = child.id();
+    // moto has no parent watch: a thread reaps it, and the harness kills it
+    // when the test process exits.
+    std::thread::spawn(move || child.wait());
+    register_kill_at_exit(pid);
+    for _ in 0..200 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return format!("http://127.0.0.1:{port}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("moto_server did not listen on 127.0.0.1:{port}");
+}
+
+fn register_kill_at_exit(pid: u32) {
+    extern "C" fn kill_children() {
+        if let Some(pids) = CHILDREN.get() {
+            for pid in pids.lock().map(|p| p.clone()).unwrap_or_default() {
+                let _ = Command::new("kill").arg(pid.to_string()).status();
+            }
+        }
+    }
+    extern "C" {
+        fn atexit(callback: extern "C" fn()) -> i32;
+    }
+    static CHILDREN: OnceLock<std::sync::Mutex<Vec<u32>>> = OnceLock::new();
+    let first = CHILDREN.get().is_none();
+    CHILDREN
+        .get_or_init(Default::default)
+        .lock()
+        .expect("pids")
+        .push(pid);
+    if first {
+        // SAFETY: registers a plain function with no captured state.
+        unsafe {
+            atexit(kill_children);
+        }
+    }
+}
+
+/// Creates `bucket` on moto and uploads `dir` into it under `prefix`;
+/// returns the number of objects.
+pub fn s3_upload(bucket: &str, dir: &Path, prefix: &str) -> usize {
+    let mut command = Command::new(repo_root().join(".venv/bin/python"));
+    command.arg(repo_root().join("tests/servers/s3_upload.py")).args([
+        moto_url(),
+        bucket,
+        dir.to_str().expect("utf-8 path"),
+        prefix,
+    ]);
+    let run = run(command).expect_code(0);
+    run.stdout.trim().parse().unwrap_or_else(|_| panic!("{run}"))
+}
+
+/// Environment for the CLI to reach moto as S3.
+pub fn moto_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", moto_url().to_string()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_CONFIG_FILE", "/nonexistent/trailsearch-test".into()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/trailsearch-test".into(),
+        ),
+    ]
+}

@@ -1,8 +1,14 @@
 //! Flags, exactly as the command-line contract names them.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use trailsearch_ingest::{
+    parse_bytes, parse_duration, parse_flavour, parse_granularity, Settings, SettingsError,
+};
+use trailsearch_mapping::{Flavour, Granularity};
+use trailsearch_sink::{Secret, SigV4Service};
 
 /// Search AWS CloudTrail logs in Elasticsearch or OpenSearch.
 #[derive(Debug, Parser)]
@@ -18,58 +24,25 @@ pub struct Cli {
 pub enum Command {
     /// Install the index templates for the detected cluster flavour (idempotent).
     Setup,
-    /// Ingest CloudTrail log objects: files, directories (recursive).
+    /// Ingest CloudTrail log objects: files, directories (recursive), S3 prefixes.
     Ingest(IngestArgs),
     /// Search indexed events, newest first.
     Search(SearchArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FlavourArg {
-    Elasticsearch,
-    Opensearch,
-    Compatible,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GranularityArg {
-    Day,
-    Month,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SigV4Arg {
-    Es,
-    Aoss,
-}
-
+/// Cluster settings. Each flag also reads its variable; unset ones take the
+/// defaults of `trailsearch_ingest::Settings` (the README's table).
 #[derive(Debug, Args)]
 pub struct ClusterArgs {
-    /// Cluster URL.
-    #[arg(
-        long,
-        global = true,
-        env = "TRAILSEARCH_ES_URL",
-        default_value = "http://localhost:9200"
-    )]
-    pub es_url: String,
-    /// Index names are <prefix>-YYYY.MM.DD; dead letters go to <prefix>_deadletter.
-    #[arg(
-        long,
-        global = true,
-        env = "TRAILSEARCH_INDEX_PREFIX",
-        default_value = "cloudtrail"
-    )]
-    pub index_prefix: String,
-    /// One index per day or per month.
-    #[arg(
-        long,
-        global = true,
-        env = "TRAILSEARCH_GRANULARITY",
-        value_enum,
-        default_value = "day"
-    )]
-    pub granularity: GranularityArg,
+    /// Cluster URL [default: http://localhost:9200].
+    #[arg(long, global = true, env = "TRAILSEARCH_ES_URL")]
+    pub es_url: Option<String>,
+    /// Index names are <prefix>-YYYY.MM.DD; dead letters go to <prefix>_deadletter [default: cloudtrail].
+    #[arg(long, global = true, env = "TRAILSEARCH_INDEX_PREFIX")]
+    pub index_prefix: Option<String>,
+    /// One index per day or per month [default: day].
+    #[arg(long, global = true, env = "TRAILSEARCH_GRANULARITY", value_parser = parse_granularity)]
+    pub granularity: Option<Granularity>,
     /// Basic-auth user.
     #[arg(long, global = true, env = "TRAILSEARCH_ES_USER")]
     pub es_user: Option<String>,
@@ -80,31 +53,60 @@ pub struct ClusterArgs {
     #[arg(long, global = true, env = "TRAILSEARCH_ES_API_KEY", hide_env_values = true)]
     pub es_api_key: Option<String>,
     /// Sign requests with AWS SigV4 for Amazon OpenSearch Service (es) or Serverless (aoss); region from AWS_REGION.
-    #[arg(long, global = true, env = "TRAILSEARCH_AWS_SIGV4", value_enum)]
-    pub aws_sigv4: Option<SigV4Arg>,
+    #[arg(long, global = true, env = "TRAILSEARCH_AWS_SIGV4", value_parser = ["es", "aoss"])]
+    pub aws_sigv4: Option<String>,
     /// Trust this CA certificate (PEM) too.
     #[arg(long, global = true, env = "TRAILSEARCH_CA_CERT")]
     pub ca_cert: Option<PathBuf>,
     /// Do not verify the cluster's TLS certificate (unsafe).
     #[arg(long, global = true, env = "TRAILSEARCH_INSECURE")]
     pub insecure: bool,
-    /// Replicas of each index.
-    #[arg(long, global = true, env = "TRAILSEARCH_REPLICAS", default_value_t = 1)]
-    pub replicas: u32,
-    /// Mapping flavour; detected from the cluster when not given (dry runs default to opensearch).
-    #[arg(long, global = true, env = "TRAILSEARCH_FLAVOUR", value_enum)]
-    pub flavour: Option<FlavourArg>,
-    /// Request timeout (e.g. 30s, 2m).
-    #[arg(long, global = true, env = "TRAILSEARCH_TIMEOUT", default_value = "30s", value_parser = crate::time::parse_duration)]
-    pub timeout: std::time::Duration,
-    /// Longest time to keep retrying a batch before its object fails.
-    #[arg(long, global = true, env = "TRAILSEARCH_MAX_RETRY_TIME", default_value = "5m", value_parser = crate::time::parse_duration)]
-    pub max_retry_time: std::time::Duration,
+    /// Replicas of each index [default: 1].
+    #[arg(long, global = true, env = "TRAILSEARCH_REPLICAS")]
+    pub replicas: Option<u32>,
+    /// Mapping flavour: elasticsearch, opensearch, compatible [default: detected; dry runs: opensearch].
+    #[arg(long, global = true, env = "TRAILSEARCH_FLAVOUR", value_parser = parse_flavour)]
+    pub flavour: Option<Flavour>,
+    /// Request timeout, e.g. 30s, 2m [default: 30s].
+    #[arg(long, global = true, env = "TRAILSEARCH_TIMEOUT", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Longest time to keep retrying a batch before its object fails [default: 5m].
+    #[arg(long, global = true, env = "TRAILSEARCH_MAX_RETRY_TIME", value_parser = parse_duration)]
+    pub max_retry_time: Option<Duration>,
+}
+
+impl ClusterArgs {
+    /// The settings: flags (or their variables) over the defaults.
+    pub fn settings(&self) -> Result<Settings, SettingsError> {
+        let d = Settings::default();
+        let settings = Settings {
+            es_url: self.es_url.clone().unwrap_or(d.es_url),
+            index_prefix: self.index_prefix.clone().unwrap_or(d.index_prefix),
+            granularity: self.granularity.unwrap_or(d.granularity),
+            es_user: self.es_user.clone(),
+            es_password: self.es_password.clone().map(Secret::new),
+            es_api_key: self.es_api_key.clone().map(Secret::new),
+            aws_sigv4: self
+                .aws_sigv4
+                .as_deref()
+                .map(str::parse::<SigV4Service>)
+                .transpose()?,
+            ca_cert: self.ca_cert.clone(),
+            insecure: self.insecure,
+            replicas: self.replicas.unwrap_or(d.replicas),
+            flavour: self.flavour,
+            timeout: self.timeout.unwrap_or(d.timeout),
+            max_retry_time: self.max_retry_time.unwrap_or(d.max_retry_time),
+            ..d
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// Files or directories (read recursively).
+    /// Files, directories (read recursively) or s3://bucket/prefix.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
     /// Only events at or after this time (RFC 3339, YYYY-MM-DD, or 7d/2h ago).
@@ -125,15 +127,15 @@ pub struct IngestArgs {
     /// Write the NDJSON bulk bodies to stdout instead of sending them.
     #[arg(long)]
     pub dry_run: bool,
-    /// Bulk request size bound, uncompressed (e.g. 5MiB).
-    #[arg(long, env = "TRAILSEARCH_BULK_BYTES", default_value = "5MiB", value_parser = crate::time::parse_bytes)]
-    pub bulk_bytes: usize,
-    /// Documents per bulk request at most.
-    #[arg(long, env = "TRAILSEARCH_BULK_DOCS", default_value_t = 5000)]
-    pub bulk_docs: usize,
-    /// Objects read at once.
-    #[arg(long, env = "TRAILSEARCH_CONCURRENCY", default_value_t = 4)]
-    pub concurrency: usize,
+    /// Bulk request size bound, uncompressed, e.g. 5MiB [default: 5MiB].
+    #[arg(long, env = "TRAILSEARCH_BULK_BYTES", value_parser = parse_bytes)]
+    pub bulk_bytes: Option<usize>,
+    /// Documents per bulk request at most [default: 5000].
+    #[arg(long, env = "TRAILSEARCH_BULK_DOCS")]
+    pub bulk_docs: Option<usize>,
+    /// Objects read at once [default: 4].
+    #[arg(long, env = "TRAILSEARCH_CONCURRENCY")]
+    pub concurrency: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -4,29 +4,30 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use trailsearch_ingest::{plan_local, DryRun, EventFilter, IngestConfig, Report};
+use trailsearch_ingest::{parse_s3_url, plan_local, DryRun, EventFilter, IngestConfig, ObjectStore, Report};
 use trailsearch_mapping::{Flavour, Shaper};
-use trailsearch_sink::BatchLimits;
 
 use crate::args::{ClusterArgs, IngestArgs};
-use crate::cluster::{connect, flavour_flag, naming, sink};
+use crate::cluster::{connect, settings};
 use crate::progress::ConsoleProgress;
 
 pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool> {
-    let naming = naming(args)?;
-    if let Some(s3) = ingest.paths.iter().find(|p| p.starts_with("s3://")) {
-        bail!(
-            "{s3}: reading from S3 is not available in this version; copy the objects first \
-             (aws s3 cp --recursive {s3} ./logs) and ingest the directory"
-        );
+    let mut settings = settings(args)?;
+    if let Some(bytes) = ingest.bulk_bytes {
+        settings.bulk.max_bytes = bytes;
     }
+    if let Some(docs) = ingest.bulk_docs {
+        settings.bulk.max_docs = docs;
+    }
+    if let Some(concurrency) = ingest.concurrency {
+        settings.concurrency = concurrency;
+    }
+    settings.validate()?;
+    let naming = settings.naming()?;
     if let (Some(from), Some(to)) = (ingest.from, ingest.to) {
         if from > to {
             bail!("--from {from} is after --to {to}");
         }
-    }
-    if ingest.bulk_docs == 0 || ingest.bulk_bytes == 0 || ingest.concurrency == 0 {
-        bail!("--bulk-docs, --bulk-bytes and --concurrency must be at least 1");
     }
     let filter = EventFilter {
         from: ingest.from,
@@ -34,36 +35,49 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
         accounts: ingest.account.clone(),
         regions: ingest.region.clone(),
     };
-    let paths: Vec<PathBuf> = ingest.paths.iter().map(PathBuf::from).collect();
-    let plan = plan_local(&paths, &filter).context("cannot list the objects to ingest")?;
+    let (s3_urls, local): (Vec<&String>, Vec<&String>) =
+        ingest.paths.iter().partition(|p| p.starts_with("s3://"));
+    let local: Vec<PathBuf> = local.into_iter().map(PathBuf::from).collect();
+    let mut plan = plan_local(&local, &filter).context("cannot list the objects to ingest")?;
+    let store = if s3_urls.is_empty() {
+        ObjectStore::local()
+    } else {
+        ObjectStore::with_s3(ObjectStore::s3_client_from_environment().await)
+    };
+    for url in s3_urls {
+        let (bucket, prefix) = parse_s3_url(url)?;
+        store.plan_s3_prefix(&bucket, &prefix, &filter, &mut plan).await?;
+    }
     for skipped in &plan.skipped {
         tracing::info!(object = %skipped.name(), "skipped: not a CloudTrail log object");
     }
     let mut config = IngestConfig {
-        concurrency: ingest.concurrency,
-        limits: BatchLimits {
-            max_bytes: ingest.bulk_bytes,
-            max_docs: ingest.bulk_docs,
-        },
+        concurrency: settings.concurrency,
+        limits: settings.bulk,
         filter,
+        start_deadline: None,
     };
     let progress = ConsoleProgress::new(std::io::stderr().is_terminal());
 
     let report = if ingest.dry_run {
         // One object at a time: the output is the same bytes on every run.
         config.concurrency = 1;
-        let shaper = Shaper::new(naming, flavour_flag(args).unwrap_or(Flavour::OpenSearch));
+        let shaper = Shaper::new(naming, settings.flavour.unwrap_or(Flavour::OpenSearch));
         let out = DryRun::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout()));
-        let report = trailsearch_ingest::run(plan, &shaper, &out, &config, &progress).await;
+        let report = trailsearch_ingest::run(plan, &shaper, &out, &store, &config, &progress)
+            .await
+            .report;
         use std::io::Write;
         out.into_inner().flush().context("cannot write to stdout")?;
         report
     } else {
-        let cluster = connect(args).await?;
+        let cluster = connect(&settings).await?;
         require_template(&cluster, &naming).await?;
-        let sink = sink(args, &cluster, naming.clone());
-        let shaper = Shaper::new(naming, cluster.flavour);
-        trailsearch_ingest::run(plan, &shaper, &sink, &config, &progress).await
+        let sink = cluster.sink(&settings, naming.clone());
+        let shaper = cluster.shaper(naming);
+        trailsearch_ingest::run(plan, &shaper, &sink, &store, &config, &progress)
+            .await
+            .report
     };
     progress.finish();
     print_report(&report, ingest);
@@ -72,7 +86,7 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
 }
 
 async fn require_template(
-    cluster: &crate::cluster::Cluster,
+    cluster: &trailsearch_ingest::Cluster,
     naming: &trailsearch_mapping::IndexNaming,
 ) -> anyhow::Result<()> {
     if !trailsearch_sink::template_installed(&cluster.transport, &cluster.info, naming).await? {

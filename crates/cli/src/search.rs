@@ -7,12 +7,13 @@ use serde_json::Value;
 use trailsearch_mapping::SearchQuery;
 
 use crate::args::{ClusterArgs, OutputFormat, SearchArgs};
-use crate::cluster::{connect, naming, sink};
+use crate::cluster::{connect, settings};
 
 pub async fn run(args: &ClusterArgs, search: &SearchArgs) -> anyhow::Result<bool> {
-    let naming = naming(args)?;
-    let cluster = connect(args).await?;
-    let sink = sink(args, &cluster, naming.clone());
+    let settings = settings(args)?;
+    let naming = settings.naming()?;
+    let cluster = connect(&settings).await?;
+    let sink = cluster.sink(&settings, naming.clone());
     let query = SearchQuery {
         from: search.from,
         to: search.to,

@@ -1,17 +1,18 @@
 //! `trailsearch setup`.
 
 use crate::args::ClusterArgs;
-use crate::cluster::{connect, naming};
+use crate::cluster::{connect, settings};
 
 pub async fn run(args: &ClusterArgs) -> anyhow::Result<bool> {
-    let naming = naming(args)?;
-    let cluster = connect(args).await?;
+    let settings = settings(args)?;
+    let naming = settings.naming()?;
+    let cluster = connect(&settings).await?;
     let changes = trailsearch_sink::install_templates(
         &cluster.transport,
         &cluster.info,
         cluster.flavour,
         &naming,
-        args.replicas,
+        settings.replicas,
     )
     .await?;
     println!(

@@ -11,10 +11,17 @@
 //!   involved, in which record.
 //! - [`LogKey`] parses a log file's S3 key (or local path) into its
 //!   organization, account, [`LogKind`], region, date and file name.
+//! - [`Trigger::decode`] turns a Lambda invocation payload (an S3 event
+//!   notification direct or via SNS or SQS, CloudTrail's own SNS
+//!   notification, an EventBridge event, an S3 Batch Operations job) into
+//!   [`ObjectNotice`]s, each tagged with the [`Origin`] the Lambda's reply
+//!   must name; [`sqs_batch_response`] and [`batch_response`] build those
+//!   replies. Undecodable payloads are [`TriggerError`]s, except that one
+//!   bad SQS message or batch task fails only itself.
 //!
 //! It knows nothing of networks, S3 clients or search clusters: it takes
-//! any [`std::io::Read`] and strings, and leaves fetching and indexing to
-//! its callers.
+//! any [`std::io::Read`], strings and JSON values, and leaves fetching and
+//! indexing to its callers.
 //!
 //! ```
 //! use trailsearch_cloudtrail::{LogKey, LogKind, RecordReader};
@@ -41,11 +48,15 @@
 mod error;
 mod key;
 mod reader;
+mod trigger;
 
 pub use crate::{
     error::ReadError,
     key::{LogKey, LogKind},
     reader::{Record, RecordReader},
+    trigger::{
+        batch_response, sqs_batch_response, BatchResultCode, ObjectNotice, Origin, Trigger, TriggerError,
+    },
 };
 
 #[cfg(test)]

@@ -15,4 +15,15 @@ pub enum IngestError {
         #[source]
         source: std::io::Error,
     },
+    /// Not an `s3://bucket/prefix` URL.
+    #[error("{0:?} is not an S3 URL: use s3://bucket/prefix")]
+    BadS3Url(String),
+    /// An S3 prefix cannot be listed.
+    #[error("cannot list {url}: {reason}")]
+    Listing {
+        /// The S3 URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
 }

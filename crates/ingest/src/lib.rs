@@ -2,7 +2,7 @@
 The one pipeline both binaries call.
 
 A [`Plan`] lists the objects to read ([`plan_local`] walks files and
-directories; digests and other services' logs are skipped, keys outside
+directories, [`ObjectStore::plan_s3_prefix`] lists an S3 prefix; digests and other services' logs are skipped, keys outside
 `--from/--to` pruned). [`run`] reads each object on a blocking thread
 (`trailsearch-cloudtrail` streams its records, `trailsearch-mapping` shapes
 them into documents), filters events ([`EventFilter`]), batches documents by
@@ -27,13 +27,19 @@ mod error;
 mod filter;
 mod pipeline;
 mod report;
+mod settings;
 mod source;
+mod store;
 
 pub use crate::{
     dry_run::DryRun,
     error::IngestError,
     filter::EventFilter,
-    pipeline::{run, IngestConfig, NoProgress, Progress, ProgressEvent},
+    pipeline::{run, IngestConfig, NoProgress, Progress, ProgressEvent, RunOutcome},
     report::Report,
+    settings::{
+        parse_bytes, parse_duration, parse_flavour, parse_granularity, Cluster, Settings, SettingsError,
+    },
     source::{plan_local, ObjectRef, Plan},
+    store::{parse_s3_url, ObjectFailure, ObjectStore},
 };

@@ -1,9 +1,9 @@
 //! The pipeline: object -> records -> documents -> batches -> sink -> report.
 
-use std::fs::File;
 use std::io::Read;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 use tokio::sync::mpsc;
@@ -14,6 +14,7 @@ use trailsearch_sink::{encoded_len, BatchLimits, DocumentSink};
 use crate::filter::EventFilter;
 use crate::report::Report;
 use crate::source::{ObjectRef, Plan};
+use crate::store::{ObjectFailure, ObjectStore};
 
 /// How a run reads and sends.
 #[derive(Debug, Clone)]
@@ -24,6 +25,18 @@ pub struct IngestConfig {
     pub limits: BatchLimits,
     /// Which events to keep.
     pub filter: EventFilter,
+    /// Objects not started by then fail as "try again later" instead of
+    /// being cut off mid-bulk (the Lambda's deadline less a safety margin).
+    pub start_deadline: Option<Instant>,
+}
+
+/// What a run did: the counts, and each object that failed.
+#[derive(Debug, Clone, Default)]
+pub struct RunOutcome {
+    /// The counts.
+    pub report: Report,
+    /// Failed objects, in completion order.
+    pub failed: Vec<(ObjectRef, ObjectFailure)>,
 }
 
 /// What a run tells its caller as it goes.
@@ -75,33 +88,54 @@ pub async fn run<S: DocumentSink>(
     plan: Plan,
     shaper: &Shaper,
     sink: &S,
+    store: &ObjectStore,
     config: &IngestConfig,
     progress: &dyn Progress,
-) -> Report {
-    let mut report = Report {
-        skipped_objects: plan.skipped.len() as u64,
-        ..Report::default()
-    };
+) -> RunOutcome {
+    let mut outcome = RunOutcome::default();
+    let report = &mut outcome.report;
+    report.skipped_objects = plan.skipped.len() as u64;
     progress.on_event(&ProgressEvent::Planned {
         objects: plan.objects.len() as u64,
         bytes: plan.bytes(),
     });
     let mut done = stream::iter(plan.objects)
         .map(|(object, bytes)| async move {
-            let (object_report, error) = ingest_object(&object, shaper, sink, config).await;
-            (object, bytes, object_report, error)
+            let (object_report, failure) = match config.start_deadline {
+                Some(deadline) if Instant::now() >= deadline => not_started(),
+                _ => ingest_object(&object, shaper, sink, store, config).await,
+            };
+            (object, bytes, object_report, failure)
         })
         .buffer_unordered(config.concurrency.max(1));
-    while let Some((object, bytes, object_report, error)) = done.next().await {
+    while let Some((object, bytes, object_report, failure)) = done.next().await {
         report.add(&object_report);
         progress.on_event(&ProgressEvent::ObjectDone {
             object: object.name(),
             bytes,
             report: object_report,
-            error,
+            error: failure
+                .as_ref()
+                .map(|f| format!("{}: {}", object.name(), f.message)),
         });
+        if let Some(failure) = failure {
+            outcome.failed.push((object, failure));
+        }
     }
-    report
+    outcome
+}
+
+fn not_started() -> (Report, Option<ObjectFailure>) {
+    let report = Report {
+        objects: 1,
+        failed_objects: 1,
+        ..Report::default()
+    };
+    let failure = ObjectFailure {
+        message: "not started: too little time was left before the deadline".into(),
+        permanent: false,
+    };
+    (report, Some(failure))
 }
 
 /// Reads one object on a blocking thread (decompress, parse, shape) while
@@ -110,29 +144,30 @@ async fn ingest_object<S: DocumentSink>(
     object: &ObjectRef,
     shaper: &Shaper,
     sink: &S,
+    store: &ObjectStore,
     config: &IngestConfig,
-) -> (Report, Option<String>) {
+) -> (Report, Option<ObjectFailure>) {
     let mut report = Report {
         objects: 1,
         ..Report::default()
     };
-    let name = object.name();
     // Two batches in flight at most: memory stays bounded whatever the object's size.
     let (tx, mut rx) = mpsc::channel::<Item>(config.limits.max_docs.clamp(1, 10_000) * 2);
     let cancelled = Arc::new(AtomicBool::new(false));
     let reader = {
-        let (object, shaper, filter, cancelled) = (
+        let (object, shaper, filter, store, cancelled) = (
             object.clone(),
             shaper.clone(),
             config.filter.clone(),
+            store.clone(),
             cancelled.clone(),
         );
-        tokio::task::spawn_blocking(move || read_object(&object, &shaper, &filter, &tx, &cancelled))
+        tokio::task::spawn_blocking(move || read_object(&object, &shaper, &filter, &store, &tx, &cancelled))
     };
 
     let mut batch: Vec<Document> = Vec::new();
     let mut batch_bytes = 0usize;
-    let mut error: Option<String> = None;
+    let mut error: Option<ObjectFailure> = None;
     while let Some(item) = rx.recv().await {
         report.events += 1;
         if error.is_some() {
@@ -170,7 +205,10 @@ async fn ingest_object<S: DocumentSink>(
     }
     let read_result = match reader.await {
         Ok(result) => result,
-        Err(join) => Err(format!("the reader stopped: {join}")),
+        Err(join) => Err(ObjectFailure {
+            message: format!("the reader stopped: {join}"),
+            permanent: false,
+        }),
     };
     if let (None, Err(read_error)) = (&error, read_result) {
         error = Some(read_error);
@@ -178,15 +216,16 @@ async fn ingest_object<S: DocumentSink>(
     if error.is_some() {
         report.failed_objects = 1;
     }
-    (report, error.map(|e| format!("{name}: {e}")))
+    (report, error)
 }
 
-/// Sends a batch; unsettled documents count as failed events.
+/// Sends a batch; unsettled documents count as failed events. Cluster
+/// trouble is never the object's fault: it may succeed later.
 async fn flush<S: DocumentSink>(
     sink: &S,
     batch: &mut Vec<Document>,
     report: &mut Report,
-) -> Result<(), String> {
+) -> Result<(), ObjectFailure> {
     if batch.is_empty() {
         return Ok(());
     }
@@ -198,7 +237,10 @@ async fn flush<S: DocumentSink>(
         Err(failure) => {
             report.add_settled(&failure.settled);
             report.failed_events += failure.unsettled;
-            Err(failure.error.to_string())
+            Err(ObjectFailure {
+                message: failure.error.to_string(),
+                permanent: false,
+            })
         }
     }
 }
@@ -207,13 +249,13 @@ fn read_object(
     object: &ObjectRef,
     shaper: &Shaper,
     filter: &EventFilter,
+    store: &ObjectStore,
     tx: &mpsc::Sender<Item>,
     cancelled: &AtomicBool,
-) -> Result<(), String> {
-    let ObjectRef::Local(path) = object;
-    let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let provenance = Arc::new(Provenance::local(object.name()));
-    read_records(file, shaper, filter, &provenance, tx, cancelled).map_err(|e| describe_read_error(&e))
+) -> Result<(), ObjectFailure> {
+    let input = store.open_blocking(object)?;
+    let provenance = Arc::new(object.provenance());
+    read_records(input, shaper, filter, &provenance, tx, cancelled).map_err(|e| describe_read_error(&e))
 }
 
 fn read_records<R: Read>(
@@ -246,12 +288,25 @@ fn read_records<R: Read>(
     Ok(())
 }
 
-fn describe_read_error(error: &ReadError) -> String {
+fn describe_read_error(error: &ReadError) -> ObjectFailure {
+    // Corrupt or truncated data stays so; a dropped connection may not.
+    let permanent = match error {
+        ReadError::Io { source, .. } => matches!(
+            source.kind(),
+            std::io::ErrorKind::InvalidData
+                | std::io::ErrorKind::UnexpectedEof
+                | std::io::ErrorKind::InvalidInput
+        ),
+        _ => true,
+    };
     let hint = match error {
         ReadError::NotCloudTrail { .. } => {
             "; is this a CloudTrail log object? digests and other logs are skipped by key"
         }
         _ => "; records before this point were ingested; re-ingest the object once it is complete",
     };
-    format!("{error}{hint}")
+    ObjectFailure {
+        message: format!("{error}{hint}"),
+        permanent,
+    }
 }

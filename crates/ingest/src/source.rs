@@ -3,23 +3,51 @@
 use std::path::{Path, PathBuf};
 
 use trailsearch_cloudtrail::{LogKey, LogKind};
+use trailsearch_mapping::Provenance;
 
 use crate::error::IngestError;
 use crate::filter::EventFilter;
 
 /// One object to read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ObjectRef {
     /// A local file, named by the path as given (joined with the walk).
     Local(PathBuf),
+    /// An S3 object.
+    S3 {
+        /// Bucket.
+        bucket: String,
+        /// Key (decoded).
+        key: String,
+    },
 }
 
 impl ObjectRef {
-    /// The name used in messages and `trailsearch.source.key`.
+    /// The name used in messages: the path, or `s3://bucket/key`.
     pub fn name(&self) -> String {
         match self {
             ObjectRef::Local(path) => path.display().to_string(),
+            ObjectRef::S3 { bucket, key } => format!("s3://{bucket}/{key}"),
+        }
+    }
+
+    /// `trailsearch.source.*` for its documents.
+    pub fn provenance(&self) -> Provenance {
+        match self {
+            ObjectRef::Local(path) => Provenance::local(path.display().to_string()),
+            ObjectRef::S3 { bucket, key } => Provenance {
+                bucket: Some(bucket.clone()),
+                key: key.clone(),
+            },
+        }
+    }
+
+    /// The key or path the CloudTrail key grammar is applied to.
+    fn key_text(&self) -> String {
+        match self {
+            ObjectRef::Local(path) => path.display().to_string(),
+            ObjectRef::S3 { key, .. } => key.clone(),
         }
     }
 }
@@ -36,6 +64,16 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Adds an object: to read, to skip (digests, other services' logs), or
+    /// pruned (its key's date lies outside the filter).
+    pub fn add(&mut self, object: ObjectRef, size: u64, filter: &EventFilter) {
+        match judge(&object.key_text(), filter) {
+            Verdict::Read => self.objects.push((object, size)),
+            Verdict::Skip => self.skipped.push(object),
+            Verdict::Prune => self.pruned += 1,
+        }
+    }
+
     /// Total bytes of the objects to read.
     pub fn bytes(&self) -> u64 {
         self.objects.iter().map(|(_, size)| size).sum()
@@ -74,12 +112,7 @@ pub fn plan_local(paths: &[PathBuf], filter: &EventFilter) -> Result<Plan, Inges
     }
     let mut plan = Plan::default();
     for (path, size) in files {
-        let object = ObjectRef::Local(path);
-        match judge(&object.name(), filter) {
-            Verdict::Read => plan.objects.push((object, size)),
-            Verdict::Skip => plan.skipped.push(object),
-            Verdict::Prune => plan.pruned += 1,
-        }
+        plan.add(ObjectRef::Local(path), size, filter);
     }
     Ok(plan)
 }

@@ -5,7 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use trailsearch_ingest::{plan_local, run, DryRun, EventFilter, IngestConfig, NoProgress, Report};
+use trailsearch_ingest::{
+    plan_local, run, DryRun, EventFilter, IngestConfig, NoProgress, ObjectStore, Report,
+};
 use trailsearch_mapping::{Document, Flavour, Granularity, IndexNaming, Shaper};
 use trailsearch_sink::{BatchError, BatchLimits, DocumentSink, Settled, SinkError};
 
@@ -24,6 +26,7 @@ fn config(max_docs: usize) -> IngestConfig {
             max_docs,
         },
         filter: EventFilter::default(),
+        start_deadline: None,
     }
 }
 
@@ -82,7 +85,16 @@ async fn every_event_lands_in_one_counter_when_an_object_fails_part_way() {
     };
     let mut config = config(50);
     config.concurrency = 1;
-    let report = run(plan, &shaper(), &sink, &config, &NoProgress).await;
+    let report = run(
+        plan,
+        &shaper(),
+        &sink,
+        &ObjectStore::local(),
+        &config,
+        &NoProgress,
+    )
+    .await
+    .report;
     assert!(report.is_balanced(), "{report}");
     assert_eq!(
         (report.objects, report.failed_objects, report.indexed),
@@ -100,7 +112,16 @@ async fn dry_run_counts_dead_letters_and_writes_two_lines_per_record() {
     object(dir.path(), "b.json.gz", 7);
     let plan = plan_local(&[dir.path().to_path_buf()], &EventFilter::default()).unwrap();
     let out = DryRun::new(Vec::new());
-    let report = run(plan, &shaper(), &out, &config(10), &NoProgress).await;
+    let report = run(
+        plan,
+        &shaper(),
+        &out,
+        &ObjectStore::local(),
+        &config(10),
+        &NoProgress,
+    )
+    .await
+    .report;
     assert_eq!(
         report,
         Report {

@@ -43,5 +43,5 @@ pub use crate::{
     flavour::{ClusterInfo, Distribution},
     retry::{Backoff, RetryPolicy},
     setup::{conflicting_template, glob_match, install_templates, template_installed, TemplateChange},
-    transport::{chain, gzip, RequestBody, Response, Transport, TransportConfig},
+    transport::{chain, gzip, redact_url, RequestBody, Response, Transport, TransportConfig},
 };

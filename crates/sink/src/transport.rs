@@ -288,6 +288,19 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The URL without the user and password it may carry, for messages.
+pub fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.to_string()
+        }
+        // Unparsable: show nothing that could be a secret.
+        Err(_) => "(the --es-url given)".to_string(),
+    }
+}
+
 /// An error with its causes, one line.
 pub fn chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
