@@ -209,3 +209,53 @@ fn errors_name_the_file_the_record_and_what_to_do() {
     assert!(String::from_utf8_lossy(&unreachable.stderr)
         .contains("cannot reach the cluster at http://127.0.0.1:9/"));
 }
+
+#[test]
+fn prune_deletes_only_old_event_indices() {
+    let prefix = unique_prefix("prune");
+    let today = chrono_free_today();
+    let names = [
+        format!("{prefix}-2001.01.01"),
+        format!("{prefix}-2001.02"),
+        format!("{prefix}-{today}"),
+        format!("{prefix}_deadletter"),
+        format!("{prefix}-keep-me"),
+        format!("{prefix}-2001.01.01-restored"),
+    ];
+    for name in &names {
+        let (status, body) = http("PUT", name, Some(&json!({})));
+        assert_eq!(status, 200, "{name}: {body}");
+    }
+    let dry = trailsearch(&prefix, &["prune", "--older-than", "365d", "--dry-run"]).expect_code(0);
+    assert_eq!(
+        dry.stdout,
+        format!("would delete {prefix}-2001.01.01\nwould delete {prefix}-2001.02\n"),
+        "{dry}"
+    );
+    let run = trailsearch(&prefix, &["prune", "--older-than", "365d"]).expect_code(0);
+    assert_eq!(
+        run.stdout,
+        format!("deleted {prefix}-2001.01.01\ndeleted {prefix}-2001.02\n"),
+        "{run}"
+    );
+    for name in &names {
+        let (status, _) = http("HEAD", name, None);
+        let expected = if name.ends_with("2001.01.01") || name.ends_with("2001.02") {
+            404
+        } else {
+            200
+        };
+        assert_eq!(status, expected, "{name}");
+    }
+    let usage = trailsearch(&prefix, &["prune", "--older-than", "2h"]).expect_code(1);
+    assert!(usage.stderr.contains("whole days"), "{usage}");
+}
+
+/// Today's UTC date as `YYYY.MM.DD`, from the cluster-independent clock.
+fn chrono_free_today() -> String {
+    let out = std::process::Command::new("date")
+        .args(["-u", "+%Y.%m.%d"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}

@@ -28,6 +28,18 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Search indexed events, newest first.
     Search(SearchArgs),
+    /// Delete event indices whose name date is older than the given age.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Age, e.g. 365d: indices whose every day is older are deleted.
+    #[arg(long, value_parser = parse_duration)]
+    pub older_than: Duration,
+    /// Only list what would be deleted.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Cluster settings. Each flag also reads its variable; unset ones take the

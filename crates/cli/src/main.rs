@@ -4,6 +4,7 @@ mod args;
 mod cluster;
 mod ingest;
 mod progress;
+mod prune;
 mod search;
 mod setup;
 mod time;
@@ -40,6 +41,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Setup => setup::run(&cli.cluster).await,
         Command::Ingest(args) => ingest::run(&cli.cluster, &args).await,
         Command::Search(args) => search::run(&cli.cluster, &args).await,
+        Command::Prune(args) => prune::run(&cli.cluster, &args).await,
     }
 }
 

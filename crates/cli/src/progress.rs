@@ -52,6 +52,7 @@ impl Progress for ConsoleProgress {
                 bytes,
                 report,
                 error,
+                ..
             } => {
                 let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
                 totals.add(report);

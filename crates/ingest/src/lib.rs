@@ -38,7 +38,8 @@ pub use crate::{
     pipeline::{run, IngestConfig, NoProgress, Progress, ProgressEvent, RunOutcome},
     report::Report,
     settings::{
-        parse_bytes, parse_duration, parse_flavour, parse_granularity, Cluster, Settings, SettingsError,
+        parse_bytes, parse_duration, parse_flavour, parse_granularity, retention_cutoff, Cluster, Settings,
+        SettingsError,
     },
     source::{plan_local, ObjectRef, Plan},
     store::{parse_s3_url, ObjectFailure, ObjectStore},

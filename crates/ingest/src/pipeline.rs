@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use chrono::{DateTime, Utc};
+
 use futures::stream::{self, StreamExt};
 use tokio::sync::mpsc;
 use trailsearch_cloudtrail::{ReadError, RecordReader};
@@ -60,6 +62,8 @@ pub enum ProgressEvent {
         report: Report,
         /// Why it failed, if it did: names the object, the record and the cause.
         error: Option<String>,
+        /// The newest `eventTime` read, for ingest lag.
+        newest_event: Option<DateTime<Utc>>,
     },
 }
 
@@ -101,14 +105,14 @@ pub async fn run<S: DocumentSink>(
     });
     let mut done = stream::iter(plan.objects)
         .map(|(object, bytes)| async move {
-            let (object_report, failure) = match config.start_deadline {
+            let (object_report, failure, newest_event) = match config.start_deadline {
                 Some(deadline) if Instant::now() >= deadline => not_started(),
                 _ => ingest_object(&object, shaper, sink, store, config).await,
             };
-            (object, bytes, object_report, failure)
+            (object, bytes, object_report, failure, newest_event)
         })
         .buffer_unordered(config.concurrency.max(1));
-    while let Some((object, bytes, object_report, failure)) = done.next().await {
+    while let Some((object, bytes, object_report, failure, newest_event)) = done.next().await {
         report.add(&object_report);
         progress.on_event(&ProgressEvent::ObjectDone {
             object: object.name(),
@@ -117,6 +121,7 @@ pub async fn run<S: DocumentSink>(
             error: failure
                 .as_ref()
                 .map(|f| format!("{}: {}", object.name(), f.message)),
+            newest_event,
         });
         if let Some(failure) = failure {
             outcome.failed.push((object, failure));
@@ -125,7 +130,7 @@ pub async fn run<S: DocumentSink>(
     outcome
 }
 
-fn not_started() -> (Report, Option<ObjectFailure>) {
+fn not_started() -> (Report, Option<ObjectFailure>, Option<DateTime<Utc>>) {
     let report = Report {
         objects: 1,
         failed_objects: 1,
@@ -135,7 +140,7 @@ fn not_started() -> (Report, Option<ObjectFailure>) {
         message: "not started: too little time was left before the deadline".into(),
         permanent: false,
     };
-    (report, Some(failure))
+    (report, Some(failure), None)
 }
 
 /// Reads one object on a blocking thread (decompress, parse, shape) while
@@ -146,7 +151,7 @@ async fn ingest_object<S: DocumentSink>(
     sink: &S,
     store: &ObjectStore,
     config: &IngestConfig,
-) -> (Report, Option<ObjectFailure>) {
+) -> (Report, Option<ObjectFailure>, Option<DateTime<Utc>>) {
     let mut report = Report {
         objects: 1,
         ..Report::default()
@@ -203,12 +208,15 @@ async fn ingest_object<S: DocumentSink>(
     if error.is_none() {
         error = flush(sink, &mut batch, &mut report).await.err();
     }
-    let read_result = match reader.await {
-        Ok(result) => result,
-        Err(join) => Err(ObjectFailure {
-            message: format!("the reader stopped: {join}"),
-            permanent: false,
-        }),
+    let (newest_event, read_result) = match reader.await {
+        Ok(done) => done,
+        Err(join) => (
+            None,
+            Err(ObjectFailure {
+                message: format!("the reader stopped: {join}"),
+                permanent: false,
+            }),
+        ),
     };
     if let (None, Err(read_error)) = (&error, read_result) {
         error = Some(read_error);
@@ -216,7 +224,7 @@ async fn ingest_object<S: DocumentSink>(
     if error.is_some() {
         report.failed_objects = 1;
     }
-    (report, error)
+    (report, error, newest_event)
 }
 
 /// Sends a batch; unsettled documents count as failed events. Cluster
@@ -252,10 +260,15 @@ fn read_object(
     store: &ObjectStore,
     tx: &mpsc::Sender<Item>,
     cancelled: &AtomicBool,
-) -> Result<(), ObjectFailure> {
-    let input = store.open_blocking(object)?;
+) -> (Option<DateTime<Utc>>, Result<(), ObjectFailure>) {
+    let input = match store.open_blocking(object) {
+        Ok(input) => input,
+        Err(failure) => return (None, Err(failure)),
+    };
     let provenance = Arc::new(object.provenance());
-    read_records(input, shaper, filter, &provenance, tx, cancelled).map_err(|e| describe_read_error(&e))
+    let mut newest = None;
+    let result = read_records(input, shaper, filter, &provenance, tx, cancelled, &mut newest);
+    (newest, result.map_err(|e| describe_read_error(&e)))
 }
 
 fn read_records<R: Read>(
@@ -265,6 +278,7 @@ fn read_records<R: Read>(
     provenance: &Arc<Provenance>,
     tx: &mpsc::Sender<Item>,
     cancelled: &AtomicBool,
+    newest: &mut Option<DateTime<Utc>>,
 ) -> Result<(), ReadError> {
     let mut reader = RecordReader::new(input);
     while let Some(record) = reader.next_record()? {
@@ -273,7 +287,10 @@ fn read_records<R: Read>(
         }
         let original: Arc<[u8]> = record.bytes.into();
         let item = match shaper.shape(original.clone(), provenance.clone()) {
-            Ok(shaped) if filter.matches(&shaped.facts) => Item::Send(shaped.document),
+            Ok(shaped) if filter.matches(&shaped.facts) => {
+                *newest = (*newest).max(Some(shaped.facts.time));
+                Item::Send(shaped.document)
+            }
             Ok(_) => Item::Filtered,
             Err(unplaceable) => Item::Send(shaper.shape_dead_letter(
                 original,

@@ -158,6 +158,23 @@ pub fn parse_bytes(text: &str) -> Result<usize, String> {
     Ok(n * factor)
 }
 
+/// The first UTC date retention keeps: indices holding only earlier days
+/// go. Whole days, so an index is never deleted while it may still be written.
+pub fn retention_cutoff(
+    now: chrono::DateTime<chrono::Utc>,
+    older_than: Duration,
+) -> Result<chrono::NaiveDate, SettingsError> {
+    let days = older_than.as_secs() / 86_400;
+    if days == 0 {
+        return Err(SettingsError::Invalid {
+            name: "--older-than".into(),
+            value: format!("{older_than:?}"),
+            why: "retention is counted in whole days: give at least 1d".into(),
+        });
+    }
+    Ok(now.date_naive() - chrono::Days::new(days))
+}
+
 /// `day` or `month`.
 pub fn parse_granularity(text: &str) -> Result<Granularity, String> {
     text.parse::<Granularity>().map_err(|e| e.to_string())

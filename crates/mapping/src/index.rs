@@ -102,6 +102,33 @@ impl IndexNaming {
         format!("{}_deadletter", self.prefix)
     }
 
+    /// The last UTC date an event index of this prefix can hold, read from
+    /// its name (`<prefix>-YYYY.MM.DD`, or `<prefix>-YYYY.MM` for a month,
+    /// whichever granularity wrote it). `None` for any other name: retention
+    /// never touches an index it did not name.
+    pub fn last_date_of(&self, index: &str) -> Option<NaiveDate> {
+        let rest = index.strip_prefix(&self.prefix)?.strip_prefix('-')?;
+        let parts: Vec<&str> = rest.split('.').collect();
+        let number = |text: &str, len: usize| {
+            (text.len() == len && text.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| text.parse::<u32>().ok())
+                .flatten()
+        };
+        match parts.as_slice() {
+            [y, m, d] => NaiveDate::from_ymd_opt(number(y, 4)? as i32, number(m, 2)?, number(d, 2)?),
+            [y, m] => {
+                let (year, month) = (number(y, 4)? as i32, number(m, 2)?);
+                let next = if month == 12 {
+                    NaiveDate::from_ymd_opt(year + 1, 1, 1)
+                } else {
+                    NaiveDate::from_ymd_opt(year, month + 1, 1)
+                };
+                next?.pred_opt()
+            }
+            _ => None,
+        }
+    }
+
     /// Name of the installed event template.
     pub fn template_name(&self) -> String {
         format!("{}-events", self.prefix)
@@ -127,6 +154,27 @@ mod tests {
         assert_eq!(month.index_for(&t), "ct-2024.03");
         assert_eq!(day.pattern(), "cloudtrail-*");
         assert_eq!(day.deadletter_index(), "cloudtrail_deadletter");
+    }
+
+    #[test]
+    fn dates_read_back_from_index_names_only_when_ours() {
+        let naming = IndexNaming::new("ct", Granularity::Day).unwrap();
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        assert_eq!(naming.last_date_of("ct-2024.03.14"), d(2024, 3, 14));
+        assert_eq!(naming.last_date_of("ct-2024.02"), d(2024, 2, 29));
+        assert_eq!(naming.last_date_of("ct-2024.12"), d(2024, 12, 31));
+        for other in [
+            "ct_deadletter",
+            "ct-2024.13.01",
+            "ct-2024.3.14",
+            "ct-x",
+            "ctx-2024.03.14",
+            "ct-2024.03.14-old",
+            "other-2024.03.14",
+            "ct-2024.03.14.01",
+        ] {
+            assert_eq!(naming.last_date_of(other), None, "{other}");
+        }
     }
 
     #[test]

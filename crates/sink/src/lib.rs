@@ -28,6 +28,7 @@ mod bulk;
 mod client;
 mod error;
 mod flavour;
+mod retention;
 mod retry;
 mod setup;
 mod transport;
@@ -41,6 +42,7 @@ pub use crate::{
     client::{BatchError, DocumentSink, Settled, Sink},
     error::SinkError,
     flavour::{ClusterInfo, Distribution},
+    retention::{indices_to_prune, prune_indices},
     retry::{Backoff, RetryPolicy},
     setup::{conflicting_template, glob_match, install_templates, template_installed, TemplateChange},
     transport::{chain, gzip, redact_url, RequestBody, Response, Transport, TransportConfig},
