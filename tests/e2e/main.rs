@@ -2,6 +2,7 @@
 
 mod auth;
 mod cli;
+mod infra;
 mod ingest;
 mod mapping;
 mod s3;

@@ -1,0 +1,412 @@
+//! The handler: trigger -> object references -> pipeline -> reply.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Utc};
+use lambda_runtime::LambdaEvent;
+use serde_json::{json, Value};
+use tokio::sync::OnceCell;
+use trailsearch_cloudtrail::{
+    batch_response, sqs_batch_response, BatchResultCode, ObjectNotice, Origin, Trigger, TriggerError,
+};
+use trailsearch_ingest::{
+    parse_duration, retention_cutoff, run, Cluster, EventFilter, IngestConfig, ObjectRef, ObjectStore, Plan,
+    Progress, ProgressEvent, Report, RunOutcome, Settings, SettingsError,
+};
+use trailsearch_mapping::IndexNaming;
+
+use crate::metrics::{emf_line, InvocationMetrics};
+
+/// Why an invocation failed as a whole (Lambda then retries or redrives it).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandlerError {
+    /// The payload is no trigger this function knows.
+    #[error(transparent)]
+    Trigger(#[from] TriggerError),
+    /// Settings or the cluster.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The index template is missing: documents would get dynamic mappings.
+    #[error("the index template {template} is not installed on {url}: run `trailsearch setup` first")]
+    NoTemplate {
+        /// The template name.
+        template: String,
+        /// The cluster.
+        url: String,
+    },
+    /// Objects of a direct invocation failed.
+    #[error("{failed} of {objects} objects failed: {first}")]
+    ObjectsFailed {
+        /// How many failed.
+        failed: usize,
+        /// How many were named.
+        objects: usize,
+        /// The first failure.
+        first: String,
+    },
+    /// Retention failed.
+    #[error("retention: {0}")]
+    Retention(trailsearch_sink::SinkError),
+}
+
+/// The Lambda's own settings, beside the design's table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaSettings {
+    /// `TRAILSEARCH_RETENTION`: indices older than this go on scheduled events.
+    pub retention: Option<Duration>,
+    /// `TRAILSEARCH_METRICS_NAMESPACE` (default `trailsearch`).
+    pub metrics_namespace: String,
+    /// `TRAILSEARCH_SAFETY_MARGIN` (default 10 s): no object starts, and no
+    /// retry waits, closer than this to the invocation's deadline.
+    pub safety_margin: Duration,
+}
+
+impl LambdaSettings {
+    /// From variables read through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let duration = |name: &str| -> Result<Option<Duration>, SettingsError> {
+            lookup(name)
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    parse_duration(&v).map_err(|why| SettingsError::Invalid {
+                        name: name.into(),
+                        value: v.clone(),
+                        why,
+                    })
+                })
+                .transpose()
+        };
+        Ok(LambdaSettings {
+            retention: duration("TRAILSEARCH_RETENTION")?,
+            metrics_namespace: lookup("TRAILSEARCH_METRICS_NAMESPACE")
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| "trailsearch".into()),
+            safety_margin: duration("TRAILSEARCH_SAFETY_MARGIN")?.unwrap_or(Duration::from_secs(10)),
+        })
+    }
+}
+
+/// What the handler needs, built once per cold start without network calls;
+/// the cluster is reached lazily, on the first invocation that needs it.
+pub struct Deps {
+    settings: Settings,
+    lambda: LambdaSettings,
+    naming: IndexNaming,
+    store: ObjectStore,
+    cluster: OnceCell<Cluster>,
+}
+
+impl Deps {
+    /// Dependencies from settings and an object store.
+    pub fn new(settings: Settings, lambda: LambdaSettings, store: ObjectStore) -> Result<Self, HandlerError> {
+        let naming = settings.naming()?;
+        Ok(Deps {
+            settings,
+            lambda,
+            naming,
+            store,
+            cluster: OnceCell::new(),
+        })
+    }
+
+    /// From the environment: the design's `TRAILSEARCH_*` variables, and
+    /// the standard AWS chain for S3 (`AWS_ENDPOINT_URL` for MinIO or moto).
+    pub async fn from_environment() -> Result<Self, HandlerError> {
+        let lookup = |name: &str| std::env::var(name).ok();
+        let settings = Settings::from_lookup(lookup)?;
+        let lambda = LambdaSettings::from_lookup(lookup)?;
+        let store = ObjectStore::with_s3(ObjectStore::s3_client_from_environment().await);
+        Deps::new(settings, lambda, store)
+    }
+
+    async fn cluster(&self) -> Result<&Cluster, HandlerError> {
+        self.cluster
+            .get_or_try_init(|| async {
+                let cluster = self.settings.connect().await?;
+                let installed =
+                    trailsearch_sink::template_installed(&cluster.transport, &cluster.info, &self.naming)
+                        .await
+                        .map_err(SettingsError::from)?;
+                if !installed {
+                    return Err(HandlerError::NoTemplate {
+                        template: self.naming.template_name(),
+                        url: cluster.transport.base_url().to_string(),
+                    });
+                }
+                Ok(cluster)
+            })
+            .await
+    }
+}
+
+/// One object's result, as the progress events told it.
+#[derive(Debug, Clone, Default)]
+struct ObjectResult {
+    report: Report,
+    newest_event: Option<DateTime<Utc>>,
+}
+
+/// Logs one JSON line per object, with the report's key names, and keeps
+/// each object's result for the reply.
+#[derive(Default)]
+struct Results {
+    by_object: Mutex<HashMap<String, ObjectResult>>,
+}
+
+impl Progress for Results {
+    fn on_event(&self, event: &ProgressEvent) {
+        if let ProgressEvent::ObjectDone {
+            object,
+            bytes,
+            report,
+            error,
+            newest_event,
+        } = event
+        {
+            let r = report;
+            tracing::info!(
+                object = %object, bytes, objects = r.objects, failed_objects = r.failed_objects,
+                events = r.events, filtered = r.filtered, indexed = r.indexed, duplicates = r.duplicates,
+                degraded = r.degraded, dead_lettered = r.dead_lettered, failed_events = r.failed_events,
+                error = error.as_deref().unwrap_or(""), "object done"
+            );
+            if let Ok(mut by_object) = self.by_object.lock() {
+                by_object.insert(
+                    object.clone(),
+                    ObjectResult {
+                        report: *report,
+                        newest_event: *newest_event,
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// The invocation's deadline as an `Instant`, or `None` without one (tests).
+fn deadline_of(context: &lambda_runtime::Context) -> Option<Instant> {
+    if context.deadline == 0 {
+        return None;
+    }
+    let deadline = UNIX_EPOCH + Duration::from_millis(context.deadline);
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Some(Instant::now() + left)
+}
+
+/// Handles one invocation.
+pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, HandlerError> {
+    let deadline = deadline_of(&event.context);
+    match Trigger::decode(&event.payload)? {
+        Trigger::Scheduled => prune(deps).await,
+        Trigger::Objects {
+            notices,
+            empty_origins,
+            undecodable,
+        } => {
+            for (origin, reason) in &undecodable {
+                tracing::warn!(origin = %origin, reason = %reason, "message not understood; left for redelivery");
+            }
+            let ingested = ingest(deps, &notices, deadline).await?;
+            let from_sqs = notices
+                .iter()
+                .map(|(o, _)| o)
+                .chain(&empty_origins)
+                .chain(undecodable.iter().map(|(o, _)| o))
+                .any(|o| matches!(o, Origin::SqsMessage { .. }));
+            if from_sqs {
+                let mut failed: Vec<String> = Vec::new();
+                let failed_origins = undecodable.iter().map(|(o, _)| o).chain(
+                    notices
+                        .iter()
+                        .filter(|(_, n)| ingested.failed.contains_key(&object_of(n).name()))
+                        .map(|(o, _)| o),
+                );
+                for origin in failed_origins {
+                    if let Origin::SqsMessage { message_id } = origin {
+                        if !failed.contains(message_id) {
+                            failed.push(message_id.clone());
+                        }
+                    }
+                }
+                return Ok(sqs_batch_response(&failed));
+            }
+            match ingested.failed.iter().next() {
+                None => Ok(json!({})),
+                Some((name, failure)) => Err(HandlerError::ObjectsFailed {
+                    failed: ingested.failed.len(),
+                    objects: notices.len(),
+                    first: format!("{name}: {}", failure.0),
+                }),
+            }
+        }
+        Trigger::BatchOperations {
+            invocation_id,
+            invocation_schema_version,
+            tasks,
+            undecodable,
+        } => {
+            let ingested = ingest(deps, &tasks, deadline).await?;
+            let mut results = Vec::new();
+            for (origin, notice) in &tasks {
+                let Origin::BatchTask { task_id } = origin else {
+                    continue;
+                };
+                let name = object_of(notice).name();
+                let (code, text) = if let Some((message, permanent)) = ingested.failed.get(&name) {
+                    let code = if *permanent {
+                        BatchResultCode::PermanentFailure
+                    } else {
+                        BatchResultCode::TemporaryFailure
+                    };
+                    (code, message.clone())
+                } else if ingested.skipped.contains(&name) {
+                    (
+                        BatchResultCode::Succeeded,
+                        "skipped: not a CloudTrail log object".to_string(),
+                    )
+                } else {
+                    let report = ingested.results.get(&name).map(|r| r.report).unwrap_or_default();
+                    (BatchResultCode::Succeeded, report.to_string())
+                };
+                results.push((task_id.clone(), code, text));
+            }
+            for (origin, reason) in undecodable {
+                if let Origin::BatchTask { task_id } = origin {
+                    results.push((task_id, BatchResultCode::PermanentFailure, reason));
+                }
+            }
+            Ok(batch_response(
+                &invocation_id,
+                &invocation_schema_version,
+                &results,
+            ))
+        }
+        _ => Ok(json!({})),
+    }
+}
+
+fn object_of(notice: &ObjectNotice) -> ObjectRef {
+    ObjectRef::S3 {
+        bucket: notice.bucket.clone(),
+        key: notice.key.clone(),
+    }
+}
+
+/// What an invocation's ingest did, per object name.
+struct Ingested {
+    /// Failed objects: message and whether it is permanent.
+    failed: HashMap<String, (String, bool)>,
+    /// Objects skipped (digests, other logs).
+    skipped: HashSet<String>,
+    /// Per-object results.
+    results: HashMap<String, ObjectResult>,
+}
+
+async fn ingest(
+    deps: &Deps,
+    notices: &[(Origin, ObjectNotice)],
+    deadline: Option<Instant>,
+) -> Result<Ingested, HandlerError> {
+    let started = Instant::now();
+    let mut plan = Plan::default();
+    let mut seen = HashSet::new();
+    for (_, notice) in notices {
+        let object = object_of(notice);
+        // The same object named twice (two messages, or a redelivery inside
+        // one batch) is read once.
+        if seen.insert(object.clone()) {
+            plan.add(object, notice.size.unwrap_or(0), &EventFilter::default());
+        }
+    }
+    let skipped: HashSet<String> = plan.skipped.iter().map(ObjectRef::name).collect();
+    let object_bytes = plan.bytes();
+    let results = Results::default();
+    let outcome = if plan.objects.is_empty() {
+        RunOutcome {
+            report: Report {
+                skipped_objects: plan.skipped.len() as u64,
+                ..Report::default()
+            },
+            failed: Vec::new(),
+        }
+    } else {
+        let cluster = deps.cluster().await?;
+        let margin = deps.lambda.safety_margin;
+        let start_deadline = deadline.map(|d| d.checked_sub(margin).unwrap_or(d));
+        let mut settings = deps.settings.clone();
+        if let Some(d) = start_deadline {
+            // Retries end before the deadline, so the reply still goes out.
+            settings.max_retry_time = settings
+                .max_retry_time
+                .min(d.saturating_duration_since(Instant::now()));
+        }
+        let config = IngestConfig {
+            concurrency: settings.concurrency,
+            limits: settings.bulk,
+            filter: EventFilter::default(),
+            start_deadline,
+        };
+        let sink = cluster.sink(&settings, deps.naming.clone());
+        let shaper = cluster.shaper(deps.naming.clone());
+        run(plan, &shaper, &sink, &deps.store, &config, &results).await
+    };
+    let results = results.by_object.into_inner().unwrap_or_else(|p| p.into_inner());
+    let newest = results.values().filter_map(|r| r.newest_event).max();
+    let metrics = InvocationMetrics {
+        report: outcome.report,
+        object_bytes,
+        duration_ms: started.elapsed().as_millis() as u64,
+        ingest_lag_seconds: newest.map(|t| (Utc::now() - t).num_milliseconds() as f64 / 1000.0),
+    };
+    // EMF must be a line of its own on stdout, which Lambda sends to CloudWatch Logs.
+    println!(
+        "{}",
+        emf_line(
+            &deps.lambda.metrics_namespace,
+            &metrics,
+            Utc::now().timestamp_millis()
+        )
+    );
+    tracing::info!(
+        objects = outcome.report.objects,
+        skipped_objects = outcome.report.skipped_objects,
+        failed_objects = outcome.report.failed_objects,
+        events = outcome.report.events,
+        filtered = outcome.report.filtered,
+        indexed = outcome.report.indexed,
+        duplicates = outcome.report.duplicates,
+        degraded = outcome.report.degraded,
+        dead_lettered = outcome.report.dead_lettered,
+        failed_events = outcome.report.failed_events,
+        "invocation done"
+    );
+    let failed = outcome
+        .failed
+        .into_iter()
+        .map(|(object, failure)| (object.name(), (failure.message, failure.permanent)))
+        .collect();
+    Ok(Ingested {
+        failed,
+        skipped,
+        results,
+    })
+}
+
+async fn prune(deps: &Deps) -> Result<Value, HandlerError> {
+    let Some(older_than) = deps.lambda.retention else {
+        tracing::info!("scheduled event: TRAILSEARCH_RETENTION is not set; nothing to prune");
+        return Ok(json!({"deleted": []}));
+    };
+    let cluster = deps.cluster().await?;
+    let cutoff = retention_cutoff(Utc::now(), older_than)?;
+    let deleted = trailsearch_sink::prune_indices(&cluster.transport, &deps.naming, cutoff, false)
+        .await
+        .map_err(HandlerError::Retention)?;
+    tracing::info!(deleted = deleted.len(), cutoff = %cutoff, "retention done");
+    Ok(json!({"deleted": deleted}))
+}

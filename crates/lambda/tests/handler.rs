@@ -1,0 +1,359 @@
+//! The handler called directly with each trigger fixture, against real
+//! servers: S3 on moto, the cluster on osmem-server.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+use trailsearch_cloudtrail::{RecordReader, Trigger};
+use trailsearch_e2e::{cluster_url, count, fixtures, http, moto_url, repo_root, trailsearch, unique_prefix};
+use trailsearch_ingest::{ObjectStore, Settings};
+use trailsearch_lambda::{handle, Deps, HandlerError, LambdaSettings};
+
+struct Stack {
+    prefix: String,
+    bucket: String,
+    s3: aws_sdk_s3::Client,
+    deps: Deps,
+}
+
+fn s3_client() -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version_latest()
+        .endpoint_url(moto_url())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+async fn stack(test: &str, lambda: LambdaSettings) -> Stack {
+    let prefix = unique_prefix(test);
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    let bucket = prefix.replacen("t-", "ts-", 1);
+    let s3 = s3_client();
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create bucket");
+    let settings = Settings {
+        es_url: cluster_url().to_string(),
+        index_prefix: prefix.clone(),
+        replicas: 0,
+        ..Settings::default()
+    };
+    let deps = Deps::new(settings, lambda, ObjectStore::with_s3(s3.clone())).expect("deps");
+    Stack {
+        prefix,
+        bucket,
+        s3,
+        deps,
+    }
+}
+
+fn lambda_settings() -> LambdaSettings {
+    LambdaSettings {
+        retention: None,
+        metrics_namespace: "trailsearch-test".into(),
+        safety_margin: Duration::from_secs(10),
+    }
+}
+
+/// A trigger fixture, pointed at the test bucket.
+fn payload(name: &str, bucket: &str) -> Value {
+    let path = repo_root().join("tests/fixtures/triggers").join(name);
+    let text = std::fs::read_to_string(&path).expect("fixture");
+    serde_json::from_str(&text.replace("trailsearch-logs", bucket)).expect("fixture JSON")
+}
+
+/// A small log object of the corpus (the first of one day) and its record count.
+fn sample() -> (Vec<u8>, u64) {
+    let dir = fixtures().join("AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/14");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    let bytes = std::fs::read(&paths[0]).unwrap();
+    let records = RecordReader::new(&bytes[..]).count() as u64;
+    assert!(records > 0);
+    (bytes, records)
+}
+
+/// Uploads the sample under every key the payload names, except `skip`.
+async fn upload_named(stack: &Stack, payload: &Value, skip: &[&str]) -> usize {
+    let notices = match Trigger::decode(payload).expect("decodes") {
+        Trigger::Objects { notices, .. } => notices,
+        Trigger::BatchOperations { tasks, .. } => tasks,
+        other => panic!("no objects in {other:?}"),
+    };
+    let (bytes, _) = sample();
+    let mut uploaded = 0;
+    for (_, notice) in notices {
+        if skip.iter().any(|s| notice.key.contains(s)) {
+            continue;
+        }
+        stack
+            .s3
+            .put_object()
+            .bucket(&stack.bucket)
+            .key(&notice.key)
+            .body(bytes.clone().into())
+            .send()
+            .await
+            .expect("put");
+        uploaded += 1;
+    }
+    uploaded
+}
+
+fn event(payload: Value) -> LambdaEvent<Value> {
+    LambdaEvent::new(payload, Context::default())
+}
+
+#[tokio::test]
+async fn s3_notification_invoked_directly_indexes_the_object() {
+    let stack = stack("lambda-s3", lambda_settings()).await;
+    let payload = payload("s3-put.json", &stack.bucket);
+    assert_eq!(upload_named(&stack, &payload, &[]).await, 1);
+    let reply = handle(event(payload), &stack.deps).await.expect("handled");
+    assert_eq!(reply, json!({}));
+    let (_, records) = sample();
+    assert_eq!(count(&format!("{}-*", stack.prefix)), records);
+    // The document says where it came from: the bucket and the decoded key.
+    let (_, hits) = http(
+        "POST",
+        &format!("{}-*/_search", stack.prefix),
+        Some(&json!({"size": 1})),
+    );
+    let source = &hits["hits"]["hits"][0]["_source"]["trailsearch"]["source"];
+    assert_eq!(source["bucket"], stack.bucket.as_str());
+    assert!(
+        source["key"]
+            .as_str()
+            .unwrap()
+            .starts_with("security logs:prod/AWSLogs/"),
+        "{source}"
+    );
+}
+
+#[tokio::test]
+async fn a_direct_invocation_with_a_missing_object_fails_for_a_retry() {
+    let stack = stack("lambda-s3-missing", lambda_settings()).await;
+    let payload = payload("s3-put.json", &stack.bucket);
+    let err = handle(event(payload), &stack.deps).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HandlerError::ObjectsFailed {
+                failed: 1,
+                objects: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("NoSuchKey"), "{err}");
+}
+
+#[tokio::test]
+async fn sqs_reports_exactly_the_messages_whose_objects_failed() {
+    let stack = stack("lambda-sqs", lambda_settings()).await;
+    let payload = payload("sqs-s3.json", &stack.bucket);
+    let Trigger::Objects { notices, .. } = Trigger::decode(&payload).unwrap() else {
+        panic!()
+    };
+    assert_eq!(notices.len(), 2);
+    let (first, second) = (&notices[0], &notices[1]);
+    // The first message's object exists; the second's is missing.
+    let skip = second.1.key.rsplit('/').next().unwrap().to_string();
+    assert_eq!(upload_named(&stack, &payload, &[&skip]).await, 1);
+    let reply = handle(event(payload.clone()), &stack.deps)
+        .await
+        .expect("handled");
+    let trailsearch_cloudtrail::Origin::SqsMessage { message_id } = &second.0 else {
+        panic!()
+    };
+    assert_eq!(
+        reply,
+        json!({"batchItemFailures": [{"itemIdentifier": message_id}]})
+    );
+    let (_, records) = sample();
+    assert_eq!(count(&format!("{}-*", stack.prefix)), records);
+
+    // Corrupt, not missing: the same message, and only it, fails.
+    stack
+        .s3
+        .put_object()
+        .bucket(&stack.bucket)
+        .key(&second.1.key)
+        .body(b"\x1f\x8b\x08\x00garbage".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let reply = handle(event(payload), &stack.deps).await.expect("handled");
+    assert_eq!(
+        reply,
+        json!({"batchItemFailures": [{"itemIdentifier": message_id}]})
+    );
+    assert!(matches!(
+        first.0,
+        trailsearch_cloudtrail::Origin::SqsMessage { .. }
+    ));
+    // Redelivery of the first object added nothing.
+    assert_eq!(count(&format!("{}-*", stack.prefix)), records);
+}
+
+#[tokio::test]
+async fn sqs_undecodable_messages_fail_alone() {
+    let stack = stack("lambda-sqs-bad", lambda_settings()).await;
+    let payload = payload("sqs-mixed-with-bad-body.json", &stack.bucket);
+    let Trigger::Objects { undecodable, .. } = Trigger::decode(&payload).unwrap() else {
+        panic!()
+    };
+    upload_named(&stack, &payload, &[]).await;
+    let reply = handle(event(payload), &stack.deps).await.expect("handled");
+    let expected: Vec<Value> = undecodable
+        .iter()
+        .map(|(o, _)| match o {
+            trailsearch_cloudtrail::Origin::SqsMessage { message_id } => {
+                json!({"itemIdentifier": message_id})
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(reply, json!({"batchItemFailures": expected}));
+}
+
+#[tokio::test]
+async fn every_object_shape_reaches_the_index() {
+    for fixture in [
+        "sns-s3.json",
+        "sns-cloudtrail.json",
+        "sqs-sns-envelope.json",
+        "sqs-sns-raw-cloudtrail.json",
+        "eventbridge-object-created.json",
+        "sqs-eventbridge-object-created.json",
+    ] {
+        let stack = stack(
+            &format!("lambda-{}", fixture.trim_end_matches(".json")),
+            lambda_settings(),
+        )
+        .await;
+        let payload = payload(fixture, &stack.bucket);
+        let uploaded = upload_named(&stack, &payload, &[]).await;
+        assert!(uploaded >= 1, "{fixture}");
+        let reply = handle(event(payload), &stack.deps)
+            .await
+            .unwrap_or_else(|e| panic!("{fixture}: {e}"));
+        assert!(
+            reply == json!({}) || reply == json!({"batchItemFailures": []}),
+            "{fixture}: {reply}"
+        );
+        let (_, records) = sample();
+        assert_eq!(count(&format!("{}-*", stack.prefix)), records, "{fixture}");
+    }
+}
+
+#[tokio::test]
+async fn test_events_are_acknowledged_without_reading_anything() {
+    let stack = stack("lambda-test-event", lambda_settings()).await;
+    for fixture in ["s3-test-event.json", "sqs-test-event.json"] {
+        let reply = handle(event(payload(fixture, &stack.bucket)), &stack.deps)
+            .await
+            .expect(fixture);
+        assert!(
+            reply == json!({}) || reply == json!({"batchItemFailures": []}),
+            "{fixture}: {reply}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn batch_operations_answer_every_task() {
+    for fixture in ["batch-ops-1.0.json", "batch-ops-2.0.json"] {
+        let stack = stack(
+            &format!("lambda-{}", fixture.trim_end_matches(".json").replace('.', "")),
+            lambda_settings(),
+        )
+        .await;
+        let payload = payload(fixture, &stack.bucket);
+        let Trigger::BatchOperations {
+            tasks, invocation_id, ..
+        } = Trigger::decode(&payload).unwrap()
+        else {
+            panic!()
+        };
+        upload_named(&stack, &payload, &[]).await;
+        let reply = handle(event(payload), &stack.deps).await.expect(fixture);
+        assert_eq!(
+            reply["invocationId"],
+            invocation_id.as_str(),
+            "{fixture}: {reply}"
+        );
+        let results = reply["results"].as_array().unwrap();
+        assert_eq!(results.len(), tasks.len(), "{fixture}: {reply}");
+        for result in results {
+            assert_eq!(result["resultCode"], "Succeeded", "{fixture}: {reply}");
+        }
+    }
+    // A missing object is a permanent failure with the reason.
+    let stack = stack("lambda-batch-missing", lambda_settings()).await;
+    let reply = handle(event(payload("batch-ops-2.0.json", &stack.bucket)), &stack.deps)
+        .await
+        .unwrap();
+    let result = &reply["results"][0];
+    assert_eq!(result["resultCode"], "PermanentFailure", "{reply}");
+    assert!(
+        result["resultString"].as_str().unwrap().contains("NoSuchKey"),
+        "{reply}"
+    );
+}
+
+#[tokio::test]
+async fn near_the_deadline_no_object_starts_and_sqs_redelivers_them() {
+    let stack = stack("lambda-deadline", lambda_settings()).await;
+    let payload = payload("sqs-s3.json", &stack.bucket);
+    upload_named(&stack, &payload, &[]).await;
+    let mut context = Context::default();
+    // Five seconds left, less than the ten-second safety margin.
+    context.deadline = (chrono::Utc::now().timestamp_millis() + 5_000) as u64;
+    let reply = handle(LambdaEvent::new(payload, context), &stack.deps)
+        .await
+        .unwrap();
+    assert_eq!(reply["batchItemFailures"].as_array().unwrap().len(), 2, "{reply}");
+    assert_eq!(count(&format!("{}-*", stack.prefix)), 0);
+}
+
+#[tokio::test]
+async fn scheduled_events_prune_old_indices_only() {
+    let lambda = LambdaSettings {
+        retention: Some(Duration::from_secs(30 * 86_400)),
+        ..lambda_settings()
+    };
+    let stack = stack("lambda-retention", lambda).await;
+    let old = format!("{}-2001.01.01", stack.prefix);
+    let keep = [
+        format!("{}-keep", stack.prefix),
+        format!("{}_deadletter", stack.prefix),
+    ];
+    for index in keep.iter().chain([&old]) {
+        assert_eq!(http("PUT", index, Some(&json!({}))).0, 200, "{index}");
+    }
+    let reply = handle(
+        event(payload("eventbridge-scheduled.json", &stack.bucket)),
+        &stack.deps,
+    )
+    .await
+    .unwrap();
+    assert_eq!(reply, json!({"deleted": [old]}));
+    assert_eq!(http("HEAD", &old, None).0, 404);
+    for index in &keep {
+        assert_eq!(http("HEAD", index, None).0, 200, "{index}");
+    }
+}
