@@ -138,3 +138,60 @@ fn dry_run_writes_the_bulk_bodies_deterministically() {
     balanced(&report);
     assert_eq!(n(&report, "indexed"), records);
 }
+
+#[test]
+fn exclude_patterns_filter_noisy_events_exactly() {
+    let m = manifest();
+    let dir = fixtures().to_str().unwrap().to_string();
+    let describe = json!({"query": {"wildcard": {"eventName": {"value": "Describe*"}}}});
+    let count_describe = |prefix: &str| {
+        refresh(&format!("{prefix}-*"));
+        let (status, body) = http("POST", &format!("{prefix}-*/_count"), Some(&describe));
+        assert_eq!(status, 200, "{body}");
+        n(&body, "count")
+    };
+
+    let all = unique_prefix("exclude-all");
+    trailsearch(&all, &["setup"]).expect_code(0);
+    trailsearch(&all, &["ingest", &dir]).expect_code(1);
+    let noisy = count_describe(&all);
+    assert!(noisy > 100, "the corpus has Describe* calls: {noisy}");
+
+    let quiet = unique_prefix("exclude");
+    trailsearch(&quiet, &["setup"]).expect_code(0);
+    let run = trailsearch(
+        &quiet,
+        &[
+            "ingest",
+            &dir,
+            "--exclude",
+            "eventName:Describe*",
+            "--report",
+            "json",
+        ],
+    );
+    let report = run.report();
+    balanced(&report);
+    assert_eq!(n(&report, "indexed"), n(&m, "distinct_events") - noisy, "{run}");
+    assert_eq!(count_describe(&quiet), 0);
+    assert!(n(&report, "filtered") >= noisy, "{run}");
+
+    // The variable does the same, and readOnly:true takes booleans.
+    let env = unique_prefix("exclude-env");
+    trailsearch(&env, &["setup"]).expect_code(0);
+    let mut command = std::process::Command::new(trailsearch_bin());
+    command
+        .args(["ingest", &dir, "--report", "json"])
+        .env("TRAILSEARCH_ES_URL", cluster_url())
+        .env("TRAILSEARCH_INDEX_PREFIX", &env)
+        .env("TRAILSEARCH_EXCLUDE", "readOnly:true");
+    let run = trailsearch_e2e::run(command);
+    balanced(&run.report());
+    let (_, body) = http(
+        "POST",
+        &format!("{env}-*/_count"),
+        Some(&json!({"query": {"term": {"readOnly": true}}})),
+    );
+    assert_eq!(n(&body, "count"), 0, "{run}");
+    assert!(count(&format!("{env}-*")) > 0);
+}

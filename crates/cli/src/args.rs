@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use trailsearch_ingest::{
-    parse_bytes, parse_duration, parse_flavour, parse_granularity, Settings, SettingsError,
+    parse_bytes, parse_duration, parse_flavour, parse_granularity, FieldPattern, Settings, SettingsError,
 };
 use trailsearch_mapping::{Flavour, Granularity};
 use trailsearch_sink::{Secret, SigV4Service};
@@ -82,9 +82,23 @@ pub struct ClusterArgs {
     /// Request timeout, e.g. 30s, 2m [default: 30s].
     #[arg(long, global = true, env = "TRAILSEARCH_TIMEOUT", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
+    /// Ingest only events matching one of these field:pattern (comma-separated), e.g. eventSource:s3.*.
+    #[arg(long, global = true, env = "TRAILSEARCH_INCLUDE", value_parser = parse_patterns)]
+    pub include: Option<Patterns>,
+    /// Do not ingest events matching any field:pattern (comma-separated), e.g. eventName:Describe*,readOnly:true.
+    #[arg(long, global = true, env = "TRAILSEARCH_EXCLUDE", value_parser = parse_patterns)]
+    pub exclude: Option<Patterns>,
     /// Longest time to keep retrying a batch before its object fails [default: 5m].
     #[arg(long, global = true, env = "TRAILSEARCH_MAX_RETRY_TIME", value_parser = parse_duration)]
     pub max_retry_time: Option<Duration>,
+}
+
+/// A comma-separated list of `field:pattern`.
+#[derive(Debug, Clone)]
+pub struct Patterns(pub Vec<FieldPattern>);
+
+fn parse_patterns(text: &str) -> Result<Patterns, String> {
+    FieldPattern::parse_list(text).map(Patterns)
 }
 
 impl ClusterArgs {
@@ -98,6 +112,7 @@ impl ClusterArgs {
             es_user: self.es_user.clone(),
             es_password: self.es_password.clone().map(Secret::new),
             es_api_key: self.es_api_key.clone().map(Secret::new),
+            es_secret_arn: None,
             aws_sigv4: self
                 .aws_sigv4
                 .as_deref()
@@ -109,6 +124,8 @@ impl ClusterArgs {
             flavour: self.flavour,
             timeout: self.timeout.unwrap_or(d.timeout),
             max_retry_time: self.max_retry_time.unwrap_or(d.max_retry_time),
+            include: self.include.clone().map(|p| p.0).unwrap_or_default(),
+            exclude: self.exclude.clone().map(|p| p.0).unwrap_or_default(),
             ..d
         };
         settings.validate()?;

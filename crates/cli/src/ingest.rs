@@ -34,6 +34,8 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
         to: ingest.to,
         accounts: ingest.account.clone(),
         regions: ingest.region.clone(),
+
+        ..settings.event_filter()
     };
     let (s3_urls, local): (Vec<&String>, Vec<&String>) =
         ingest.paths.iter().partition(|p| p.starts_with("s3://"));

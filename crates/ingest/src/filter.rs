@@ -1,8 +1,57 @@
-//! Which events a run keeps: `--from/--to`, `--account`, `--region`.
+//! Which events a run keeps: `--from/--to`, `--account`, `--region`, and
+//! field patterns (`--include` / `--exclude`, e.g. `eventName:Describe*`).
 
 use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
 use trailsearch_cloudtrail::LogKey;
 use trailsearch_mapping::EventFacts;
+use trailsearch_sink::glob_match;
+
+/// `field:pattern`: a record field (dotted path, CloudTrail's names) and a
+/// `*` glob its value must match (`readOnly:true`, `eventName:Describe*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPattern {
+    /// Dotted path, e.g. `userIdentity.type`.
+    pub path: String,
+    /// Glob over the value's text.
+    pub pattern: String,
+}
+
+impl std::str::FromStr for FieldPattern {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.split_once(':') {
+            Some((path, pattern)) if !path.trim().is_empty() => Ok(FieldPattern {
+                path: path.trim().to_string(),
+                pattern: pattern.trim().to_string(),
+            }),
+            _ => Err(format!(
+                "{text:?} is not field:pattern, e.g. eventName:Describe* or readOnly:true"
+            )),
+        }
+    }
+}
+
+impl FieldPattern {
+    /// Parses a comma-separated list.
+    pub fn parse_list(text: &str) -> Result<Vec<FieldPattern>, String> {
+        text.split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(str::parse)
+            .collect()
+    }
+
+    fn matches(&self, record: &Value) -> bool {
+        let value = self.path.split('.').try_fold(record, |v, key| v.get(key));
+        let text = match value {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Bool(b)) => b.to_string(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return false,
+        };
+        glob_match(&self.pattern, &text)
+    }
+}
 
 /// Event filters; empty lists match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,6 +64,10 @@ pub struct EventFilter {
     pub accounts: Vec<String>,
     /// `awsRegion` values to keep.
     pub regions: Vec<String>,
+    /// Keep only events matching one of these (none: keep all).
+    pub include: Vec<FieldPattern>,
+    /// Drop events matching any of these.
+    pub exclude: Vec<FieldPattern>,
 }
 
 impl EventFilter {
@@ -35,6 +88,17 @@ impl EventFilter {
         }
         (self.accounts.is_empty() || self.accounts.contains(&key.account))
             && (self.regions.is_empty() || self.regions.contains(&key.region))
+    }
+
+    /// Whether the field patterns need the parsed record.
+    pub fn has_field_patterns(&self) -> bool {
+        !self.include.is_empty() || !self.exclude.is_empty()
+    }
+
+    /// Whether a record passes `--include` and `--exclude`.
+    pub fn matches_record(&self, record: &Value) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|p| p.matches(record)))
+            && !self.exclude.iter().any(|p| p.matches(record))
     }
 
     /// Whether an event matches exactly.
@@ -74,6 +138,25 @@ mod tests {
         assert!(filter.key_may_match(&key(13)));
         assert!(filter.key_may_match(&key(15)));
         assert!(!filter.key_may_match(&key(16)));
+    }
+
+    #[test]
+    fn field_patterns() {
+        let record = serde_json::json!({"eventName": "DescribeInstances", "readOnly": true,
+            "userIdentity": {"type": "AssumedRole"}, "n": 5});
+        let filter = |include: &str, exclude: &str| EventFilter {
+            include: FieldPattern::parse_list(include).unwrap(),
+            exclude: FieldPattern::parse_list(exclude).unwrap(),
+            ..Default::default()
+        };
+        assert!(!filter("", "eventName:Describe*").matches_record(&record));
+        assert!(!filter("", "readOnly:true").matches_record(&record));
+        assert!(filter("", "readOnly:false,eventName:Get*").matches_record(&record));
+        assert!(filter("userIdentity.type:Assumed*", "").matches_record(&record));
+        assert!(!filter("userIdentity.type:Root", "").matches_record(&record));
+        assert!(filter("n:5", "missing.field:*").matches_record(&record));
+        assert!(FieldPattern::parse_list("eventName").is_err());
+        assert!(FieldPattern::parse_list(":x").is_err());
     }
 
     #[test]

@@ -34,7 +34,7 @@ mod store;
 pub use crate::{
     dry_run::DryRun,
     error::IngestError,
-    filter::EventFilter,
+    filter::{EventFilter, FieldPattern},
     pipeline::{run, IngestConfig, NoProgress, Progress, ProgressEvent, RunOutcome},
     report::Report,
     settings::{

@@ -287,7 +287,7 @@ fn read_records<R: Read>(
         }
         let original: Arc<[u8]> = record.bytes.into();
         let item = match shaper.shape(original.clone(), provenance.clone()) {
-            Ok(shaped) if filter.matches(&shaped.facts) => {
+            Ok(shaped) if filter.matches(&shaped.facts) && passes_patterns(filter, &original) => {
                 *newest = (*newest).max(Some(shaped.facts.time));
                 Item::Send(shaped.document)
             }
@@ -303,6 +303,14 @@ fn read_records<R: Read>(
         }
     }
     Ok(())
+}
+
+/// `--include` / `--exclude`: parsed only when patterns are given.
+fn passes_patterns(filter: &EventFilter, original: &[u8]) -> bool {
+    if !filter.has_field_patterns() {
+        return true;
+    }
+    serde_json::from_slice::<serde_json::Value>(original).is_ok_and(|record| filter.matches_record(&record))
 }
 
 fn describe_read_error(error: &ReadError) -> ObjectFailure {

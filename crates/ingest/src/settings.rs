@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use trailsearch_mapping::{Flavour, Granularity, IndexNaming, Shaper};
+
+use crate::filter::{EventFilter, FieldPattern};
 use trailsearch_sink::{
     Auth, BatchLimits, ClusterInfo, RetryPolicy, Secret, SigV4, SigV4Service, Sink, SinkError, Transport,
     TransportConfig,
@@ -57,6 +59,9 @@ pub struct Settings {
     pub es_password: Option<Secret>,
     /// `TRAILSEARCH_ES_API_KEY`.
     pub es_api_key: Option<Secret>,
+    /// `TRAILSEARCH_ES_SECRET_ARN` (Lambda): a Secrets Manager secret holding
+    /// `{"username","password"}` or `{"api_key"}`.
+    pub es_secret_arn: Option<String>,
     /// `TRAILSEARCH_AWS_SIGV4`.
     pub aws_sigv4: Option<SigV4Service>,
     /// `TRAILSEARCH_CA_CERT`.
@@ -75,6 +80,10 @@ pub struct Settings {
     pub timeout: Duration,
     /// `TRAILSEARCH_MAX_RETRY_TIME`.
     pub max_retry_time: Duration,
+    /// `TRAILSEARCH_INCLUDE`: keep only events matching one of these.
+    pub include: Vec<FieldPattern>,
+    /// `TRAILSEARCH_EXCLUDE`: drop events matching any (counted as `filtered`).
+    pub exclude: Vec<FieldPattern>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -86,6 +95,7 @@ impl std::fmt::Debug for Settings {
             .field("es_user", &self.es_user)
             .field("es_password", &self.es_password)
             .field("es_api_key", &self.es_api_key)
+            .field("es_secret_arn", &self.es_secret_arn)
             .field("aws_sigv4", &self.aws_sigv4)
             .field("ca_cert", &self.ca_cert)
             .field("insecure", &self.insecure)
@@ -95,6 +105,8 @@ impl std::fmt::Debug for Settings {
             .field("concurrency", &self.concurrency)
             .field("timeout", &self.timeout)
             .field("max_retry_time", &self.max_retry_time)
+            .field("include", &self.include)
+            .field("exclude", &self.exclude)
             .finish()
     }
 }
@@ -108,6 +120,7 @@ impl Default for Settings {
             es_user: None,
             es_password: None,
             es_api_key: None,
+            es_secret_arn: None,
             aws_sigv4: None,
             ca_cert: None,
             insecure: false,
@@ -117,6 +130,8 @@ impl Default for Settings {
             concurrency: 4,
             timeout: Duration::from_secs(30),
             max_retry_time: Duration::from_secs(300),
+            include: Vec::new(),
+            exclude: Vec::new(),
         }
     }
 }
@@ -241,6 +256,7 @@ impl Settings {
             es_user: var("TRAILSEARCH_ES_USER"),
             es_password: var("TRAILSEARCH_ES_PASSWORD").map(Secret::new),
             es_api_key: var("TRAILSEARCH_ES_API_KEY").map(Secret::new),
+            es_secret_arn: var("TRAILSEARCH_ES_SECRET_ARN"),
             aws_sigv4,
             ca_cert: var("TRAILSEARCH_CA_CERT").map(PathBuf::from),
             insecure: parsed("TRAILSEARCH_INSECURE", var("TRAILSEARCH_INSECURE"), parse_bool)?
@@ -267,6 +283,18 @@ impl Settings {
                 parse_duration,
             )?
             .unwrap_or(d.max_retry_time),
+            include: parsed(
+                "TRAILSEARCH_INCLUDE",
+                var("TRAILSEARCH_INCLUDE"),
+                FieldPattern::parse_list,
+            )?
+            .unwrap_or_default(),
+            exclude: parsed(
+                "TRAILSEARCH_EXCLUDE",
+                var("TRAILSEARCH_EXCLUDE"),
+                FieldPattern::parse_list,
+            )?
+            .unwrap_or_default(),
         };
         settings.validate()?;
         Ok(settings)
@@ -293,6 +321,48 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// Takes the cluster credentials from a Secrets Manager secret's JSON:
+    /// `{"username","password"}` or `{"api_key"}`.
+    pub fn apply_secret(&mut self, secret_json: &str) -> Result<(), SettingsError> {
+        let invalid = |why: &str| SettingsError::Invalid {
+            name: "TRAILSEARCH_ES_SECRET_ARN".into(),
+            value: self.es_secret_arn.clone().unwrap_or_default(),
+            why: why.into(),
+        };
+        let value: serde_json::Value = serde_json::from_str(secret_json).map_err(|_| {
+            invalid("the secret is not JSON; store {\"username\",\"password\"} or {\"api_key\"}")
+        })?;
+        let text = |key: &str| {
+            value
+                .get(key)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        match (text("username"), text("password"), text("api_key")) {
+            (Some(user), Some(password), None) => {
+                self.es_user = Some(user);
+                self.es_password = Some(Secret::new(password));
+            }
+            (None, None, Some(key)) => self.es_api_key = Some(Secret::new(key)),
+            _ => {
+                return Err(invalid(
+                    "the secret must hold either \"username\" and \"password\", or \"api_key\"",
+                ))
+            }
+        }
+        self.es_secret_arn = None;
+        Ok(())
+    }
+
+    /// The event filter of the settings alone (no time or account bounds).
+    pub fn event_filter(&self) -> EventFilter {
+        EventFilter {
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+            ..EventFilter::default()
+        }
     }
 
     /// The index naming.
@@ -417,8 +487,11 @@ mod tests {
             ("TRAILSEARCH_ES_USER", "u"),
             ("TRAILSEARCH_ES_PASSWORD", "hunter2"),
             ("TRAILSEARCH_REPLICAS", ""),
+            ("TRAILSEARCH_EXCLUDE", "eventName:Describe*,readOnly:true"),
         ]))
         .unwrap();
+        assert_eq!(s.exclude.len(), 2);
+        assert_eq!(s.event_filter().exclude[1].path, "readOnly");
         assert_eq!(s.granularity, Granularity::Month);
         assert_eq!(
             (s.bulk.max_bytes, s.max_retry_time, s.replicas),
@@ -427,6 +500,22 @@ mod tests {
         assert!(!format!("{s:?}").contains("hunter2"));
         let s = Settings::from_lookup(lookup(&[("TRAILSEARCH_ES_URL", "https://u:pw-9@h:9200/")])).unwrap();
         assert!(!format!("{s:?}").contains("pw-9"), "{s:?}");
+    }
+
+    #[test]
+    fn secrets_fill_the_credentials_and_never_show() {
+        let mut s = Settings::from_lookup(lookup(&[("TRAILSEARCH_ES_SECRET_ARN", "arn:x")])).unwrap();
+        s.apply_secret(r#"{"username":"writer","password":"s3cr3t-pw"}"#)
+            .unwrap();
+        assert_eq!(s.es_user.as_deref(), Some("writer"));
+        assert!(!format!("{s:?}").contains("s3cr3t-pw"));
+        let mut s = Settings::from_lookup(lookup(&[("TRAILSEARCH_ES_SECRET_ARN", "arn:x")])).unwrap();
+        s.apply_secret(r#"{"api_key":"k-123"}"#).unwrap();
+        assert_eq!(s.es_api_key.as_ref().map(Secret::expose), Some("k-123"));
+        let mut s = Settings::from_lookup(lookup(&[("TRAILSEARCH_ES_SECRET_ARN", "arn:x")])).unwrap();
+        let err = s.apply_secret(r#"{"user":"x"}"#).unwrap_err().to_string();
+        assert!(err.contains("username") && !err.contains("\"x\""), "{err}");
+        assert!(s.apply_secret("not json").is_err());
     }
 
     #[test]

@@ -12,8 +12,8 @@ use trailsearch_cloudtrail::{
     batch_response, sqs_batch_response, BatchResultCode, ObjectNotice, Origin, Trigger, TriggerError,
 };
 use trailsearch_ingest::{
-    parse_duration, retention_cutoff, run, Cluster, EventFilter, IngestConfig, ObjectRef, ObjectStore, Plan,
-    Progress, ProgressEvent, Report, RunOutcome, Settings, SettingsError,
+    parse_duration, retention_cutoff, run, Cluster, IngestConfig, ObjectRef, ObjectStore, Plan, Progress,
+    ProgressEvent, Report, RunOutcome, Settings, SettingsError,
 };
 use trailsearch_mapping::IndexNaming;
 
@@ -46,6 +46,14 @@ pub enum HandlerError {
         objects: usize,
         /// The first failure.
         first: String,
+    },
+    /// The Secrets Manager secret could not be read.
+    #[error("cannot read the secret {arn} (TRAILSEARCH_ES_SECRET_ARN): {reason}")]
+    Secret {
+        /// The secret's ARN.
+        arn: String,
+        /// Why.
+        reason: String,
     },
     /// Retention failed.
     #[error("retention: {0}")]
@@ -96,6 +104,7 @@ pub struct Deps {
     lambda: LambdaSettings,
     naming: IndexNaming,
     store: ObjectStore,
+    secrets: Option<aws_sdk_secretsmanager::Client>,
     cluster: OnceCell<Cluster>,
 }
 
@@ -108,8 +117,15 @@ impl Deps {
             lambda,
             naming,
             store,
+            secrets: None,
             cluster: OnceCell::new(),
         })
+    }
+
+    /// Reads `TRAILSEARCH_ES_SECRET_ARN` with this client.
+    pub fn with_secrets(mut self, client: aws_sdk_secretsmanager::Client) -> Self {
+        self.secrets = Some(client);
+        self
     }
 
     /// From the environment: the design's `TRAILSEARCH_*` variables, and
@@ -119,24 +135,60 @@ impl Deps {
         let settings = Settings::from_lookup(lookup)?;
         let lambda = LambdaSettings::from_lookup(lookup)?;
         let store = ObjectStore::with_s3(ObjectStore::s3_client_from_environment().await);
-        Deps::new(settings, lambda, store)
+        let deps = Deps::new(settings, lambda, store)?;
+        Ok(if deps.settings.es_secret_arn.is_some() {
+            let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            deps.with_secrets(aws_sdk_secretsmanager::Client::new(&config))
+        } else {
+            deps
+        })
+    }
+
+    /// The settings with the secret's credentials, fetched once per cold start.
+    async fn settings_with_secret(&self) -> Result<Settings, HandlerError> {
+        let mut settings = self.settings.clone();
+        let Some(arn) = settings.es_secret_arn.clone() else {
+            return Ok(settings);
+        };
+        let client = self.secrets.as_ref().ok_or_else(|| HandlerError::Secret {
+            arn: arn.clone(),
+            reason: "no Secrets Manager client".into(),
+        })?;
+        let secret = client
+            .get_secret_value()
+            .secret_id(&arn)
+            .send()
+            .await
+            .map_err(|e| HandlerError::Secret {
+                arn: arn.clone(),
+                reason: aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
+            })?;
+        let text = secret.secret_string().ok_or_else(|| HandlerError::Secret {
+            arn: arn.clone(),
+            reason: "the secret has no string value".into(),
+        })?;
+        settings.apply_secret(text)?;
+        Ok(settings)
     }
 
     async fn cluster(&self) -> Result<&Cluster, HandlerError> {
         self.cluster
-            .get_or_try_init(|| async {
-                let cluster = self.settings.connect().await?;
-                let installed =
-                    trailsearch_sink::template_installed(&cluster.transport, &cluster.info, &self.naming)
-                        .await
-                        .map_err(SettingsError::from)?;
-                if !installed {
-                    return Err(HandlerError::NoTemplate {
-                        template: self.naming.template_name(),
-                        url: cluster.transport.base_url().to_string(),
-                    });
-                }
-                Ok(cluster)
+            // Boxed: the SDK futures nest deeply enough to overflow type layout.
+            .get_or_try_init(|| {
+                Box::pin(async {
+                    let cluster = self.settings_with_secret().await?.connect().await?;
+                    let installed =
+                        trailsearch_sink::template_installed(&cluster.transport, &cluster.info, &self.naming)
+                            .await
+                            .map_err(SettingsError::from)?;
+                    if !installed {
+                        return Err(HandlerError::NoTemplate {
+                            template: self.naming.template_name(),
+                            url: cluster.transport.base_url().to_string(),
+                        });
+                    }
+                    Ok(cluster)
+                })
             })
             .await
     }
@@ -313,6 +365,7 @@ async fn ingest(
     deadline: Option<Instant>,
 ) -> Result<Ingested, HandlerError> {
     let started = Instant::now();
+    let filter = deps.settings.event_filter();
     let mut plan = Plan::default();
     let mut seen = HashSet::new();
     for (_, notice) in notices {
@@ -320,7 +373,7 @@ async fn ingest(
         // The same object named twice (two messages, or a redelivery inside
         // one batch) is read once.
         if seen.insert(object.clone()) {
-            plan.add(object, notice.size.unwrap_or(0), &EventFilter::default());
+            plan.add(object, notice.size.unwrap_or(0), &filter);
         }
     }
     let skipped: HashSet<String> = plan.skipped.iter().map(ObjectRef::name).collect();
@@ -348,7 +401,7 @@ async fn ingest(
         let config = IngestConfig {
             concurrency: settings.concurrency,
             limits: settings.bulk,
-            filter: EventFilter::default(),
+            filter,
             start_deadline,
         };
         let sink = cluster.sink(&settings, deps.naming.clone());

@@ -357,3 +357,49 @@ async fn scheduled_events_prune_old_indices_only() {
         assert_eq!(http("HEAD", index, None).0, 200, "{index}");
     }
 }
+
+fn secrets_client() -> aws_sdk_secretsmanager::Client {
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version_latest()
+        .endpoint_url(moto_url())
+        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .build();
+    aws_sdk_secretsmanager::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn cluster_credentials_come_from_the_secret_once() {
+    let base = stack("lambda-secret", lambda_settings()).await;
+    let secrets = secrets_client();
+    let name = format!("{}-es", base.prefix);
+    let created = secrets
+        .create_secret()
+        .name(&name)
+        .secret_string(r#"{"username":"writer","password":"pw-from-secret-77"}"#)
+        .send()
+        .await
+        .expect("secret");
+    let arn = created.arn().unwrap().to_string();
+    let deps_for = |arn: &str| {
+        let settings = Settings {
+            es_url: cluster_url().to_string(),
+            index_prefix: base.prefix.clone(),
+            replicas: 0,
+            es_secret_arn: Some(arn.to_string()),
+            ..Settings::default()
+        };
+        Deps::new(settings, lambda_settings(), ObjectStore::with_s3(base.s3.clone()))
+            .unwrap()
+            .with_secrets(secrets.clone())
+    };
+    let payload = payload("s3-put.json", &base.bucket);
+    upload_named(&base, &payload, &[]).await;
+    let reply = handle(event(payload.clone()), &deps_for(&arn)).await.expect("handled with the secret");
+    assert_eq!(reply, json!({}));
+
+    let missing = format!("{arn}-missing");
+    let err = handle(event(payload), &deps_for(&missing)).await.unwrap_err().to_string();
+    assert!(err.contains(&missing) && err.contains("TRAILSEARCH_ES_SECRET_ARN"), "{err}");
+    assert!(!err.contains("pw-from-secret-77"));
+}
