@@ -4,5 +4,6 @@ mod auth;
 mod cli;
 mod infra;
 mod ingest;
+mod lambda_runtime;
 mod mapping;
 mod s3;

@@ -377,3 +377,21 @@ pub fn moto_env() -> Vec<(&'static str, String)> {
         ),
     ]
 }
+
+/// The built Lambda `bootstrap` (package `trailsearch-lambda`, built by
+/// `cargo build --workspace --all-targets`), or `TRAILSEARCH_TEST_BOOTSTRAP`.
+pub fn bootstrap_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("TRAILSEARCH_TEST_BOOTSTRAP").filter(|v| !v.is_empty()) {
+        return PathBuf::from(bin);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let bin = target.join("debug/bootstrap");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p trailsearch-lambda` (scripts/test does)",
+        bin.display()
+    );
+    bin
+}

@@ -60,6 +60,29 @@ pub enum HandlerError {
     Retention(trailsearch_sink::SinkError),
 }
 
+impl HandlerError {
+    /// A short name for Lambda's `errorType`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HandlerError::Trigger(_) => "UnrecognisedTrigger",
+            HandlerError::Settings(_) => "Settings",
+            HandlerError::NoTemplate { .. } => "NoTemplate",
+            HandlerError::ObjectsFailed { .. } => "ObjectsFailed",
+            HandlerError::Secret { .. } => "Secret",
+            HandlerError::Retention(_) => "Retention",
+        }
+    }
+}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.kind().to_string(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
 /// The Lambda's own settings, beside the design's table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LambdaSettings {
@@ -240,7 +263,16 @@ impl Progress for Results {
 
 /// The invocation's deadline as an `Instant`, or `None` without one (tests).
 fn deadline_of(context: &lambda_runtime::Context) -> Option<Instant> {
-    if context.deadline == 0 {
+    // Lambda sends a Unix time in milliseconds; emulators may send something
+    // else (`cargo lambda watch` sends 600000, a duration). A "deadline"
+    // before 2001 is no deadline: honouring it would start no object at all.
+    if context.deadline < 1_000_000_000_000 {
+        if context.deadline != 0 {
+            tracing::warn!(
+                deadline_ms = context.deadline,
+                "the invocation's deadline is not a Unix time in milliseconds; ignoring it"
+            );
+        }
         return None;
     }
     let deadline = UNIX_EPOCH + Duration::from_millis(context.deadline);

@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let deps = Deps::from_environment().await?;
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        handle(event, deps).await.map_err(Error::from)
+        handle(event, deps).await
     }))
     .await
 }

@@ -395,11 +395,19 @@ async fn cluster_credentials_come_from_the_secret_once() {
     };
     let payload = payload("s3-put.json", &base.bucket);
     upload_named(&base, &payload, &[]).await;
-    let reply = handle(event(payload.clone()), &deps_for(&arn)).await.expect("handled with the secret");
+    let reply = handle(event(payload.clone()), &deps_for(&arn))
+        .await
+        .expect("handled with the secret");
     assert_eq!(reply, json!({}));
 
     let missing = format!("{arn}-missing");
-    let err = handle(event(payload), &deps_for(&missing)).await.unwrap_err().to_string();
-    assert!(err.contains(&missing) && err.contains("TRAILSEARCH_ES_SECRET_ARN"), "{err}");
+    let err = handle(event(payload), &deps_for(&missing))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&missing) && err.contains("TRAILSEARCH_ES_SECRET_ARN"),
+        "{err}"
+    );
     assert!(!err.contains("pw-from-secret-77"));
 }
