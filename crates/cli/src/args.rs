@@ -156,6 +156,12 @@ pub struct IngestArgs {
     /// Write the NDJSON bulk bodies to stdout instead of sending them.
     #[arg(long)]
     pub dry_run: bool,
+    /// Skip objects that earlier --resume runs finished, and record each object finished now.
+    #[arg(long)]
+    pub resume: bool,
+    /// The --resume state file (implies --resume) [default: $XDG_STATE_HOME/trailsearch/resume/<hash of cluster URL and index prefix>.jsonl].
+    #[arg(long, value_name = "PATH")]
+    pub resume_file: Option<PathBuf>,
     /// Bulk request size bound, uncompressed, e.g. 5MiB [default: 5MiB].
     #[arg(long, env = "TRAILSEARCH_BULK_BYTES", value_parser = parse_bytes)]
     pub bulk_bytes: Option<usize>,

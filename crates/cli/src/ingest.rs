@@ -1,10 +1,14 @@
 //! `trailsearch ingest`.
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use trailsearch_ingest::{parse_s3_url, plan_local, DryRun, EventFilter, IngestConfig, ObjectStore, Report};
+use trailsearch_ingest::{
+    parse_s3_url, plan_local, DryRun, EventFilter, IngestConfig, ListingStats, ObjectStore, Progress, Report,
+    ResumeState,
+};
 use trailsearch_mapping::{Flavour, Shaper};
 
 use crate::args::{ClusterArgs, IngestArgs};
@@ -46,27 +50,62 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
     } else {
         ObjectStore::with_s3(ObjectStore::s3_client_from_environment().await)
     };
-    for url in s3_urls {
+    let mut listing = ListingStats::default();
+    let mut etags = HashMap::new();
+    for url in &s3_urls {
         let (bucket, prefix) = parse_s3_url(url)?;
-        store.plan_s3_prefix(&bucket, &prefix, &filter, &mut plan).await?;
+        let listed = store.plan_s3_prefix(&bucket, &prefix, &filter, &mut plan).await?;
+        listing.add(&listed.stats);
+        etags.extend(listed.etags);
+    }
+    if !s3_urls.is_empty() {
+        // On stderr, never in the report: `--report json` keeps its keys.
+        eprintln!("{listing}");
     }
     for skipped in &plan.skipped {
         tracing::info!(object = %skipped.name(), "skipped: not a CloudTrail log object");
     }
+    let resume = if ingest.resume || ingest.resume_file.is_some() {
+        let path = match &ingest.resume_file {
+            Some(path) => path.clone(),
+            None => ResumeState::default_path(&settings.es_url, &settings.index_prefix).context(
+                "--resume keeps its state under $XDG_STATE_HOME or $HOME, and neither is set: \
+                 use --resume-file PATH",
+            )?,
+        };
+        let state = ResumeState::open(path).context("cannot open the --resume state")?;
+        let skipped = state.skip_completed(&mut plan, &etags);
+        eprintln!(
+            "resumed: skipping {skipped} objects completed before (state: {})",
+            state.path().display()
+        );
+        Some(state)
+    } else {
+        None
+    };
     let mut config = IngestConfig {
         concurrency: settings.concurrency,
         limits: settings.bulk,
         filter,
         start_deadline: None,
     };
-    let progress = ConsoleProgress::new(std::io::stderr().is_terminal());
+    let console = ConsoleProgress::new(std::io::stderr().is_terminal());
+    // A dry run sends nothing, so it completes nothing: it only skips.
+    let recorder = match &resume {
+        Some(state) if !ingest.dry_run => Some(state.recorder(&plan, &etags, &console)),
+        _ => None,
+    };
+    let progress: &dyn Progress = match &recorder {
+        Some(recorder) => recorder,
+        None => &console,
+    };
 
     let report = if ingest.dry_run {
         // One object at a time: the output is the same bytes on every run.
         config.concurrency = 1;
         let shaper = Shaper::new(naming, settings.flavour.unwrap_or(Flavour::OpenSearch));
         let out = DryRun::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout()));
-        let report = trailsearch_ingest::run(plan, &shaper, &out, &store, &config, &progress)
+        let report = trailsearch_ingest::run(plan, &shaper, &out, &store, &config, progress)
             .await
             .report;
         use std::io::Write;
@@ -77,11 +116,14 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
         require_template(&cluster, &naming).await?;
         let sink = cluster.sink(&settings, naming.clone());
         let shaper = cluster.shaper(naming);
-        trailsearch_ingest::run(plan, &shaper, &sink, &store, &config, &progress)
+        trailsearch_ingest::run(plan, &shaper, &sink, &store, &config, progress)
             .await
             .report
     };
-    progress.finish();
+    console.finish();
+    if let Some(error) = resume.as_ref().and_then(ResumeState::write_error) {
+        eprintln!("warning: cannot record completed objects in {error}; a resumed run reads them again");
+    }
     print_report(&report, ingest);
     debug_assert!(report.is_balanced(), "unbalanced report: {report}");
     Ok(report.is_success())

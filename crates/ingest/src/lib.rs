@@ -27,6 +27,7 @@ mod error;
 mod filter;
 mod pipeline;
 mod report;
+mod resume;
 mod settings;
 mod source;
 mod store;
@@ -37,10 +38,11 @@ pub use crate::{
     filter::{EventFilter, FieldPattern},
     pipeline::{run, IngestConfig, NoProgress, Progress, ProgressEvent, RunOutcome},
     report::Report,
+    resume::{ResumeRecorder, ResumeState},
     settings::{
         parse_bytes, parse_duration, parse_flavour, parse_granularity, retention_cutoff, Cluster, Settings,
         SettingsError,
     },
     source::{plan_local, ObjectRef, Plan},
-    store::{parse_s3_url, ObjectFailure, ObjectStore},
+    store::{parse_s3_url, ListingStats, ObjectFailure, ObjectStore, S3Listing},
 };
