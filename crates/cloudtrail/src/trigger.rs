@@ -8,6 +8,12 @@
 //! wants the ids of failed messages, Batch Operations a result per task,
 //! everything else plain success or failure. So every notice keeps its
 //! [`Origin`].
+//!
+//! The envelopes are small private serde types rather than
+//! `aws_lambda_events`' structs: those deserialize a batch whole, so one
+//! malformed SQS message would fail every message with it, whereas here it
+//! is reported alone (`undecodable`) and the rest proceed; they also lack
+//! CloudTrail's own SNS notification and tolerate fewer real-world variants.
 
 #[cfg(test)]
 mod tests;
