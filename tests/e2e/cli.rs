@@ -259,3 +259,61 @@ fn chrono_free_today() -> String {
         .unwrap();
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
+
+#[test]
+fn search_by_source_and_resource_and_page_past_the_window() {
+    let prefix = unique_prefix("search-more");
+    ingest_fixtures(&prefix);
+    let json_lines = |args: &[&str]| -> Vec<serde_json::Value> {
+        let mut all = vec!["search", "--format", "json"];
+        all.extend_from_slice(args);
+        let run = trailsearch(&prefix, &all).expect_code(0);
+        run.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let ids = |docs: &[serde_json::Value]| -> Vec<String> {
+        docs.iter()
+            .map(|d| d["eventID"].as_str().unwrap_or("-").to_string())
+            .collect()
+    };
+    let planted = |n: u32| format!("8f2c1b9e-5d4a-4e7b-9c3f-1a2b3c4d5e0{n}");
+
+    // A request parameter's value, and the name at the end of an ARN.
+    assert_eq!(
+        ids(&json_lines(&[
+            "--resource",
+            "prod-orders-db",
+            "--event-name",
+            "Delete*"
+        ])),
+        [planted(1)]
+    );
+    let sg = json_lines(&["--resource", "sg-0a1b2c3d4e5f67890", "--query", "readOnly:false"]);
+    assert_eq!(ids(&sg), [planted(3), planted(2)]);
+    // An address, a CIDR range, and a service name.
+    assert_eq!(
+        ids(&json_lines(&["--source", "192.0.2.10"])),
+        [planted(6), planted(5), planted(4)]
+    );
+    assert_eq!(
+        ids(&json_lines(&["--source", "198.51.100.0/24"])),
+        [planted(3), planted(2)]
+    );
+    let service = json_lines(&["--source", "ec2.amazonaws.com", "--limit", "1000"]);
+    assert!(!service.is_empty());
+    assert!(service
+        .iter()
+        .all(|d| d["sourceIPAddress"] == "ec2.amazonaws.com"));
+
+    // Paging with search_after returns what one page would, in order.
+    let one_page = json_lines(&["--limit", "2500"]);
+    let paged = json_lines(&["--limit", "2500", "--page-size", "300"]);
+    assert_eq!(paged.len(), 2500);
+    assert_eq!(paged, one_page);
+    let times: Vec<&str> = paged.iter().map(|d| d["@timestamp"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    let all = json_lines(&["--limit", "100000", "--page-size", "1000"]);
+    assert_eq!(all.len() as u64, manifest()["distinct_events"].as_u64().unwrap());
+}

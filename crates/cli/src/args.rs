@@ -196,6 +196,15 @@ pub struct SearchArgs {
     /// Only failed calls.
     #[arg(long)]
     pub errors: bool,
+    /// Where calls came from: an IP, a CIDR range (203.0.113.0/24) or a sourceIPAddress such as ec2.amazonaws.com.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// A resource: an ARN (or the name at its end) in resources, or any request parameter's value.
+    #[arg(long)]
+    pub resource: Option<String>,
+    /// Hits per request when paging past the 10,000-hit window.
+    #[arg(long, default_value_t = 10_000, hide = true)]
+    pub page_size: usize,
     /// A Lucene query, e.g. 'requestParameters.dBInstanceIdentifier:prod-orders-db'.
     #[arg(long)]
     pub query: Option<String>,

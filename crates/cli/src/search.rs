@@ -20,32 +20,40 @@ pub async fn run(args: &ClusterArgs, search: &SearchArgs) -> anyhow::Result<bool
         event_names: search.event_name.clone(),
         user: search.user.clone(),
         errors_only: search.errors,
+        source: search.source.clone(),
+        resource: search.resource.clone(),
         lucene: search.query.clone(),
         limit: search.limit,
     };
-    let answer = sink
-        .search(&naming.pattern(), &query.to_body())
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut rows: Vec<[String; 6]> = Vec::new();
+    let mut write_error = None;
+    let total = sink
+        .search_pages(
+            &naming.pattern(),
+            &query,
+            search.page_size,
+            |source| match search.format {
+                // JSON lines stream out as pages arrive; a table needs every row to align.
+                OutputFormat::Json => {
+                    if write_error.is_none() {
+                        write_error = writeln!(out, "{source}").err();
+                    }
+                }
+                OutputFormat::Table => rows.push(row(source)),
+            },
+        )
         .await
         .with_context(|| format!("search over {} failed", naming.pattern()))?;
-    let hits: Vec<&Value> = answer["hits"]["hits"]
-        .as_array()
-        .map(|hits| hits.iter().map(|hit| &hit["_source"]).collect())
-        .unwrap_or_default();
-    let total = answer["hits"]["total"]["value"]
-        .as_u64()
-        .unwrap_or(hits.len() as u64);
-    let mut out = std::io::stdout().lock();
-    match search.format {
-        OutputFormat::Json => {
-            for source in &hits {
-                writeln!(out, "{source}")?;
-            }
-        }
-        OutputFormat::Table => {
-            write!(out, "{}", render_table(&hits))?;
-            eprintln!("{} of {total} events", hits.len());
-        }
+    if let Some(e) = write_error {
+        return Err(e).context("cannot write to stdout");
     }
+    if search.format == OutputFormat::Table {
+        let width = terminal_size::terminal_size().map(|(w, _)| usize::from(w.0));
+        write!(out, "{}", render_table(&rows, width))?;
+        eprintln!("{} of {total} events", rows.len());
+    }
+    out.flush().context("cannot write to stdout")?;
     Ok(true)
 }
 
@@ -119,10 +127,11 @@ fn cut(cell: &str, width: usize) -> String {
     format!("{kept}…")
 }
 
-/// Aligned columns, long cells cut with an ellipsis.
-pub fn render_table(hits: &[&Value]) -> String {
-    let rows: Vec<[String; 6]> = hits.iter().map(|s| row(s)).collect();
-    let widths: Vec<usize> = COLUMNS
+/// Column widths: each column's widest cell up to its cap; then, to fit a
+/// terminal, the widest columns give way first (never below 8 or the title;
+/// the time never).
+fn widths(rows: &[[String; 6]], terminal: Option<usize>) -> Vec<usize> {
+    let mut widths: Vec<usize> = COLUMNS
         .iter()
         .enumerate()
         .map(|(i, (title, max))| {
@@ -134,6 +143,36 @@ pub fn render_table(hits: &[&Value]) -> String {
                 .min(*max)
         })
         .collect();
+    if let Some(terminal) = terminal {
+        let gaps = 2 * (COLUMNS.len() - 1);
+        let floors: Vec<usize> = widths
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                if i == 0 {
+                    *w
+                } else {
+                    COLUMNS[i].0.len().max(8).min(*w)
+                }
+            })
+            .collect();
+        while widths.iter().sum::<usize>() + gaps > terminal {
+            let shrinkable = (0..widths.len())
+                .filter(|&i| widths[i] > floors[i])
+                .max_by_key(|&i| widths[i]);
+            match shrinkable {
+                Some(i) => widths[i] -= 1,
+                None => break,
+            }
+        }
+    }
+    widths
+}
+
+/// Aligned columns, long cells cut with an ellipsis; fitted to `terminal`
+/// columns when given.
+pub fn render_table(rows: &[[String; 6]], terminal: Option<usize>) -> String {
+    let widths = widths(rows, terminal);
     let mut out = String::new();
     let mut line = |cells: Vec<String>| {
         let padded: Vec<String> = cells
@@ -163,7 +202,7 @@ mod tests {
             "requestParameters": {"dBInstanceIdentifier": "prod-orders-db", "skipFinalSnapshot": true}});
         let b = json!({"eventTime": "2024-03-15T02:00:01Z", "eventName": "GetParameter", "errorCode": "AccessDeniedException",
             "userIdentity": {"invokedBy": "x"}, "resources": [{"ARN": "arn:aws:ssm:eu-west-1:1:parameter/p"}]});
-        let table = render_table(&[&a, &b]);
+        let table = render_table(&[row(&a), row(&b)], None);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 3);
         assert!(lines[0].starts_with("TIME                  USER"), "{table}");
@@ -174,5 +213,14 @@ mod tests {
         assert!(lines[1].contains("prod-orders-db"), "{table}");
         assert!(lines[2].ends_with("AccessDeniedException"), "{table}");
         assert_eq!(cut("abcdef", 4), "abc…");
+        // Fitted to 80 columns, every line fits and the time stays whole.
+        let narrow = render_table(&[row(&a), row(&b)], Some(80));
+        for line in narrow.lines() {
+            assert!(line.chars().count() <= 80, "{line:?}");
+        }
+        assert!(
+            narrow.lines().nth(1).unwrap().starts_with("2024-03-14T09:26:53Z"),
+            "{narrow}"
+        );
     }
 }

@@ -17,6 +17,12 @@ pub struct SearchQuery {
     pub user: Option<String>,
     /// Only failed calls (`errorCode` or `errorMessage` present).
     pub errors_only: bool,
+    /// Where calls came from: an IP address or CIDR range (`source.ip`), or
+    /// a `sourceIPAddress` value such as a service name.
+    pub source: Option<String>,
+    /// A resource: an ARN in `resources`, or any request parameter's value
+    /// (`prod-orders-db`, `sg-0a1b2c3d4e5f67890`).
+    pub resource: Option<String>,
     /// A Lucene query string.
     pub lucene: Option<String>,
     /// How many events at most.
@@ -34,13 +40,35 @@ fn escape_wildcard(text: &str) -> String {
     out
 }
 
+fn is_ip_or_cidr(text: &str) -> bool {
+    let (address, bits) = text.split_once('/').unwrap_or((text, "0"));
+    address.parse::<std::net::IpAddr>().is_ok() && bits.parse::<u8>().is_ok()
+}
+
 fn time(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 impl SearchQuery {
-    /// The `_search` request body.
+    /// The `_search` request body for all `limit` hits at once.
     pub fn to_body(&self) -> Value {
+        self.page_body(self.limit, None)
+    }
+
+    /// One page: `size` hits after the sort values `after` (`search_after`),
+    /// so results beyond the 10,000-hit window can be read.
+    pub fn page_body(&self, size: usize, after: Option<&Value>) -> Value {
+        let mut body = self.base_body();
+        body["size"] = json!(size);
+        if let Some(after) = after {
+            body["search_after"] = after.clone();
+            // The total was counted on the first page.
+            body["track_total_hits"] = json!(false);
+        }
+        body
+    }
+
+    fn base_body(&self) -> Value {
         let mut filters = Vec::new();
         if self.from.is_some() || self.to.is_some() {
             let mut range = serde_json::Map::new();
@@ -80,6 +108,27 @@ impl SearchQuery {
             let any: Vec<Value> = exact.into_iter().chain(inside).collect();
             filters.push(json!({"bool": {"should": any, "minimum_should_match": 1}}));
         }
+        if let Some(source) = &self.source {
+            let mut any = vec![json!({"term": {"sourceIPAddress": source}})];
+            if is_ip_or_cidr(source) {
+                any.push(json!({"term": {"source.ip": source}}));
+            }
+            filters.push(json!({"bool": {"should": any, "minimum_should_match": 1}}));
+        }
+        if let Some(resource) = &self.resource {
+            let name = escape_wildcard(resource);
+            let any = [
+                json!({"term": {"resources.ARN": resource}}),
+                // a name at the end of an ARN: ...:db:prod-orders-db, ...:parameter/prod/x
+                json!({"wildcard": {"resources.ARN": {"value": format!("*:{name}")}}}),
+                json!({"wildcard": {"resources.ARN": {"value": format!("*/{name}")}}}),
+                // any leaf of the free-shaped request parameters
+                json!({"term": {"requestParameters": resource}}),
+                // the compatible flavour's searchable copy
+                json!({"match_phrase": {"trailsearch.text.requestParameters": resource}}),
+            ];
+            filters.push(json!({"bool": {"should": any, "minimum_should_match": 1}}));
+        }
         if self.errors_only {
             filters.push(json!({"bool": {"should": [
                 {"exists": {"field": "errorCode"}},
@@ -117,6 +166,32 @@ mod tests {
             "{body}"
         );
         assert!(body.contains(r#""size":5"#));
+    }
+
+    #[test]
+    fn source_and_resource() {
+        let q = SearchQuery {
+            source: Some("203.0.113.0/24".into()),
+            resource: Some("prod-orders-db".into()),
+            ..Default::default()
+        };
+        let body = q.to_body().to_string();
+        assert!(
+            body.contains(r#"{"term":{"source.ip":"203.0.113.0/24"}}"#),
+            "{body}"
+        );
+        assert!(
+            body.contains(r#"{"term":{"requestParameters":"prod-orders-db"}}"#),
+            "{body}"
+        );
+        let q = SearchQuery {
+            source: Some("ec2.amazonaws.com".into()),
+            ..Default::default()
+        };
+        assert!(!q.to_body().to_string().contains("source.ip"));
+        let page = q.page_body(10, Some(&json!(["2024-03-14T00:00:00Z", "e1"])));
+        assert_eq!(page["search_after"], json!(["2024-03-14T00:00:00Z", "e1"]));
+        assert_eq!(page["size"], 10);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::Value;
-use trailsearch_mapping::{Document, DocumentKind, Shaper};
+use trailsearch_mapping::{Document, DocumentKind, SearchQuery, Shaper};
 
 use crate::bulk::{encode_bulk, parse_bulk_response, ItemOutcome, BULK_FILTER_PATH};
 use crate::error::SinkError;
@@ -114,6 +114,39 @@ impl Sink {
             url: path,
             reason: format!("search answer is not JSON: {e}"),
         })
+    }
+
+    /// Reads up to `query.limit` hits page by page (`search_after` on the
+    /// query's sort), handing each `_source` to `on_hit` in order; returns
+    /// the total number of matching events.
+    pub async fn search_pages(
+        &self,
+        pattern: &str,
+        query: &SearchQuery,
+        page_size: usize,
+        mut on_hit: impl FnMut(&Value),
+    ) -> Result<u64, SinkError> {
+        let page_size = page_size.max(1);
+        let mut total = None;
+        let mut read = 0usize;
+        let mut after: Option<Value> = None;
+        while read < query.limit {
+            let size = page_size.min(query.limit - read);
+            let answer = self
+                .search(pattern, &query.page_body(size, after.as_ref()))
+                .await?;
+            total.get_or_insert_with(|| answer["hits"]["total"]["value"].as_u64().unwrap_or(0));
+            let hits = answer["hits"]["hits"].as_array().cloned().unwrap_or_default();
+            for hit in &hits {
+                on_hit(&hit["_source"]);
+            }
+            read += hits.len();
+            match hits.last() {
+                Some(last) if hits.len() == size => after = Some(last["sort"].clone()),
+                _ => break,
+            }
+        }
+        Ok(total.unwrap_or(0))
     }
 
     async fn send_bulk(&self, docs: &[Document]) -> Result<Vec<ItemOutcome>, SinkError> {
