@@ -2,8 +2,10 @@
 
 mod auth;
 mod cli;
+mod compose;
 mod infra;
 mod ingest;
+mod kibana;
 mod lambda_runtime;
 mod mapping;
 mod s3;

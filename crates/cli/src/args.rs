@@ -8,7 +8,7 @@ use trailsearch_ingest::{
     parse_bytes, parse_duration, parse_flavour, parse_granularity, FieldPattern, Settings, SettingsError,
 };
 use trailsearch_mapping::{Flavour, Granularity};
-use trailsearch_sink::{Secret, SigV4Service};
+use trailsearch_sink::{KibanaFlavour, Secret, SigV4Service};
 
 /// Search AWS CloudTrail logs in Elasticsearch or OpenSearch.
 #[derive(Debug, Parser)]
@@ -22,14 +22,44 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Install the index templates for the detected cluster flavour (idempotent).
-    Setup,
+    /// Install the index templates for the detected cluster flavour (idempotent);
+    /// with --kibana-url, import the saved objects into Kibana or OpenSearch Dashboards too.
+    Setup(SetupArgs),
     /// Ingest CloudTrail log objects: files, directories (recursive), S3 prefixes.
     Ingest(IngestArgs),
     /// Search indexed events, newest first.
     Search(SearchArgs),
     /// Delete event indices whose name date is older than the given age.
     Prune(PruneArgs),
+    /// Kibana / OpenSearch Dashboards saved objects (index pattern, searches, visualizations, dashboards).
+    Kibana(KibanaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Also import the saved objects into this Kibana or OpenSearch Dashboards (same credentials and TLS settings as the cluster).
+    #[arg(long, env = "TRAILSEARCH_KIBANA_URL", value_name = "URL")]
+    pub kibana_url: Option<String>,
+    /// kibana or osd (OpenSearch Dashboards) [default: detected (GET /api/status)].
+    #[arg(long, env = "TRAILSEARCH_KIBANA_FLAVOUR", value_parser = parse_kibana_flavour)]
+    pub kibana_flavour: Option<KibanaFlavour>,
+}
+
+fn parse_kibana_flavour(text: &str) -> Result<KibanaFlavour, String> {
+    text.parse()
+        .map_err(|e: trailsearch_sink::SinkError| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct KibanaArgs {
+    #[command(subcommand)]
+    pub command: KibanaCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KibanaCommand {
+    /// Write the saved objects as NDJSON to stdout (the index pattern follows --index-prefix); the same file imports into Kibana 8.x and OpenSearch Dashboards 2.x.
+    Export,
 }
 
 #[derive(Debug, Args)]

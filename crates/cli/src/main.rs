@@ -3,6 +3,7 @@
 mod args;
 mod cluster;
 mod ingest;
+mod kibana;
 mod progress;
 mod prune;
 mod search;
@@ -38,10 +39,11 @@ fn main() -> ExitCode {
 /// Runs a command; `Ok(false)` is a completed run that lost or set aside events.
 async fn run(cli: Cli) -> anyhow::Result<bool> {
     match cli.command {
-        Command::Setup => setup::run(&cli.cluster).await,
+        Command::Setup(args) => setup::run(&cli.cluster, &args).await,
         Command::Ingest(args) => ingest::run(&cli.cluster, &args).await,
         Command::Search(args) => search::run(&cli.cluster, &args).await,
         Command::Prune(args) => prune::run(&cli.cluster, &args).await,
+        Command::Kibana(args) => kibana::run(&cli.cluster, &args),
     }
 }
 

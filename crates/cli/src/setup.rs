@@ -1,12 +1,17 @@
 //! `trailsearch setup`.
 
-use crate::args::ClusterArgs;
+use crate::args::{ClusterArgs, SetupArgs};
 use crate::cluster::{connect, settings};
 
-pub async fn run(args: &ClusterArgs) -> anyhow::Result<bool> {
+pub async fn run(args: &ClusterArgs, setup: &SetupArgs) -> anyhow::Result<bool> {
     let settings = settings(args)?;
     let naming = settings.naming()?;
     let cluster = connect(&settings).await?;
+    // Checked before anything changes.
+    let kibana = match &setup.kibana_url {
+        Some(url) => Some(crate::kibana::client(&settings, cluster.transport.auth(), url)?),
+        None => None,
+    };
     let changes = trailsearch_sink::install_templates(
         &cluster.transport,
         &cluster.info,
@@ -34,5 +39,8 @@ pub async fn run(args: &ClusterArgs) -> anyhow::Result<bool> {
         naming.pattern(),
         naming.deadletter_index()
     );
-    Ok(true)
+    match &kibana {
+        Some(client) => crate::kibana::import(client, &naming, setup.kibana_flavour).await,
+        None => Ok(true),
+    }
 }

@@ -5,7 +5,8 @@ This crate owns the **field catalogue** ([`CLOUDTRAIL_FIELDS`], [`ADDED_FIELDS`]
 and everything generated from it: the index templates per cluster [`Flavour`]
 ([`index_template`]), index names ([`IndexNaming`]), `_id`s ([`document_id`]),
 document shaping ([`Shaper`] turns a record's bytes into a [`Document`]) and
-search bodies ([`SearchQuery`]). It knows nothing of networks: the `sink` crate
+search bodies ([`SearchQuery`]), and the Kibana / OpenSearch Dashboards
+saved objects ([`saved_objects`]). It knows nothing of networks: the `sink` crate
 sends what this crate builds.
 
 Why it decides so much client-side: real clusters reject values longer than
@@ -34,6 +35,7 @@ mod catalogue;
 mod document;
 mod error;
 mod index;
+mod kibana;
 mod query;
 mod template;
 
@@ -45,6 +47,10 @@ pub use crate::{
     document::{document_id, Document, DocumentKind, EventFacts, Provenance, Shaped, Shaper, MAX_TERM_BYTES},
     error::{ConfigError, ShapeError},
     index::{Granularity, IndexNaming},
+    kibana::{
+        catalogue_path, saved_objects, saved_objects_ndjson, saved_searches, SavedSearch,
+        DEFAULT_KIBANA_PREFIX,
+    },
     query::SearchQuery,
     template::{
         deadletter_mappings, deadletter_template, defined_field_paths, index_template,

@@ -10,7 +10,8 @@ in gzip-compressed `_bulk` requests of `create` actions, parses one
 ([`RetryPolicy`]), sends a degraded form of documents the cluster refuses, and
 dead-letters what is refused even then. Every document ends in exactly one
 [`Settled`] counter, or the batch fails with a [`BatchError`] that says how
-many were left. [`install_templates`] is the setup call.
+many were left. [`install_templates`] is the setup call; [`KibanaClient`] imports the saved
+objects into Kibana or OpenSearch Dashboards.
 
 The crate knows nothing of S3 or Lambda.
 
@@ -28,6 +29,7 @@ mod bulk;
 mod client;
 mod error;
 mod flavour;
+mod kibana;
 mod retention;
 mod retry;
 mod setup;
@@ -42,6 +44,10 @@ pub use crate::{
     client::{BatchError, DocumentSink, Settled, Sink},
     error::SinkError,
     flavour::{ClusterInfo, Distribution},
+    kibana::{
+        multipart_body, ImportFailure, ImportReport, KibanaClient, KibanaFlavour, KibanaStatus, IMPORT_PATH,
+        MULTIPART_BOUNDARY,
+    },
     retention::{indices_to_prune, prune_indices},
     retry::{Backoff, RetryPolicy},
     setup::{conflicting_template, glob_match, install_templates, template_installed, TemplateChange},

@@ -19,7 +19,8 @@ use crate::error::SinkError;
 pub struct RequestBody {
     /// The bytes, uncompressed.
     pub bytes: Vec<u8>,
-    /// `application/json` or `application/x-ndjson`.
+    /// `application/json`, `application/x-ndjson`, or `multipart/form-data`
+    /// with its boundary.
     pub content_type: &'static str,
 }
 
@@ -147,11 +148,28 @@ impl Transport {
         path_and_query: &str,
         body: Option<RequestBody>,
     ) -> Result<Response, SinkError> {
+        self.send_with_headers(method, path_and_query, body, &[]).await
+    }
+
+    /// [`send`](Self::send) with extra headers (Kibana's `kbn-xsrf`, say);
+    /// they are signed like the others under SigV4.
+    pub async fn send_with_headers(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<RequestBody>,
+        extra_headers: &[(&'static str, &str)],
+    ) -> Result<Response, SinkError> {
         let url = self
             .base
             .join(path_and_query.trim_start_matches('/'))
             .map_err(|e| SinkError::Config(format!("bad request path {path_and_query:?}: {e}")))?;
         let mut headers = HeaderMap::new();
+        for (name, value) in extra_headers {
+            let bad = || SinkError::Config(format!("header {name}: {value:?} cannot be sent"));
+            let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+            headers.insert(header_name, HeaderValue::from_str(value).map_err(|_| bad())?);
+        }
         let mut bytes = Vec::new();
         if let Some(body) = body {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(body.content_type));

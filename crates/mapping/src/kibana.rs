@@ -1,0 +1,966 @@
+//! Saved objects for Kibana and OpenSearch Dashboards, generated from the
+//! field catalogue: an index pattern over `<prefix>-*`, saved searches
+//! (Lucene), aggregation-based visualizations and two dashboards.
+//!
+//! One format imports into both Kibana 8.x and OpenSearch Dashboards 2.x: the
+//! attributes are the ones both products map (Dashboards maps saved-object
+//! attributes strictly, so nothing Kibana-only is written), the nested JSON
+//! strings use the 7.10 layout, and every object declares that layout in
+//! `migrationVersion`, so Kibana upgrades it with its own migrations on import
+//! while Dashboards, which forked at 7.10, takes it as it is.
+
+use serde_json::{json, Value};
+
+use crate::catalogue::{Field, FieldType, ADDED_FIELDS, CLOUDTRAIL_FIELDS, TRAILSEARCH_FIELDS};
+use crate::index::IndexNaming;
+
+/// The index prefix whose objects carry the plain IDs and titles
+/// (`trailsearch-search-resource-deletions`, "Resource deletions").
+pub const DEFAULT_KIBANA_PREFIX: &str = "cloudtrail";
+
+/// Field paths the saved objects use. Each is checked against the catalogue
+/// when the objects are built ([`catalogue_path`]), so a field renamed in the
+/// catalogue cannot leave a saved object pointing at the old name.
+mod names {
+    pub const TIMESTAMP: &str = "@timestamp";
+    pub const EVENT_NAME: &str = "eventName";
+    pub const EVENT_SOURCE: &str = "eventSource";
+    pub const EVENT_TYPE: &str = "eventType";
+    pub const AWS_REGION: &str = "awsRegion";
+    pub const SOURCE_IP: &str = "sourceIPAddress";
+    pub const USER_AGENT: &str = "userAgent";
+    pub const ERROR_CODE: &str = "errorCode";
+    pub const ERROR_MESSAGE: &str = "errorMessage";
+    pub const READ_ONLY: &str = "readOnly";
+    pub const ACCOUNT: &str = "recipientAccountId";
+    pub const USER_ARN: &str = "userIdentity.arn";
+    pub const USER_TYPE: &str = "userIdentity.type";
+    pub const INVOKED_BY: &str = "userIdentity.invokedBy";
+    pub const OUTCOME: &str = "event.outcome";
+    pub const REQUEST: &str = "requestParameters";
+    pub const RESPONSE: &str = "responseElements";
+    pub const GROUP_ID: &str = "requestParameters.groupId";
+    pub const KEY_ID: &str = "requestParameters.keyId";
+    pub const BUCKET_NAME: &str = "requestParameters.bucketName";
+    pub const CONSOLE_LOGIN: &str = "responseElements.ConsoleLogin";
+    pub const MFA_USED: &str = "additionalEventData.MFAUsed";
+}
+use names::*;
+
+/// Whether `path` names a field of the catalogue: a mapped field or alias
+/// (`userIdentity.arn`, `event.outcome`, `trailsearch.source.key`), or a leaf
+/// inside a free-shaped object (`requestParameters.groupId`).
+pub fn catalogue_path(path: &str) -> bool {
+    fn walk(fields: &[Field], parts: &[&str]) -> bool {
+        let Some((first, rest)) = parts.split_first() else {
+            return false;
+        };
+        let Some(field) = fields.iter().find(|f| f.name == *first) else {
+            return false;
+        };
+        match (field.ty, rest.is_empty()) {
+            (_, true) => true,
+            (FieldType::FreeShaped, false) => true,
+            (FieldType::Object(children) | FieldType::ObjectArray(children), false) => walk(children, rest),
+            _ => false,
+        }
+    }
+    let parts: Vec<&str> = path.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return false;
+    }
+    if parts[0] == "trailsearch" {
+        return walk(TRAILSEARCH_FIELDS, &parts[1..]);
+    }
+    walk(CLOUDTRAIL_FIELDS, &parts) || walk(ADDED_FIELDS, &parts)
+}
+
+/// A catalogue field, for use in a saved object.
+fn field(path: &'static str) -> &'static str {
+    assert!(
+        catalogue_path(path),
+        "saved objects use {path:?}, which the field catalogue does not define"
+    );
+    path
+}
+
+/// `field:(a OR b OR ...)`.
+fn any_of(path: &'static str, values: &[&str]) -> String {
+    format!("{}:({})", field(path), values.join(" OR "))
+}
+
+/// `field:value`.
+fn is(path: &'static str, value: &str) -> String {
+    format!("{}:{value}", field(path))
+}
+
+/// `_exists_:field`.
+fn exists(path: &'static str) -> String {
+    format!("_exists_:{}", field(path))
+}
+
+/// One saved search: a Lucene query and the columns that answer its question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedSearch {
+    /// The ID's last part: `trailsearch-search-<slug>`.
+    pub slug: &'static str,
+    /// Title shown in Discover and on dashboards.
+    pub title: &'static str,
+    /// What it is for.
+    pub description: &'static str,
+    /// The Lucene query (`query_string` syntax), run as Kibana runs it.
+    pub query: String,
+    /// Discover's columns, after the time column Discover always shows first.
+    pub columns: Vec<&'static str>,
+}
+
+/// The saved searches, in dashboard order.
+pub fn saved_searches() -> Vec<SavedSearch> {
+    let columns = |list: &[&'static str]| list.iter().map(|c| field(c)).collect::<Vec<_>>();
+    let who_what_where = [
+        USER_ARN,
+        EVENT_SOURCE,
+        EVENT_NAME,
+        SOURCE_IP,
+        USER_AGENT,
+        REQUEST,
+        ERROR_CODE,
+    ];
+    vec![
+        SavedSearch {
+            slug: "resource-deletions",
+            title: "Resource deletions",
+            description: "Delete*, Terminate* and Remove* calls of every service (RDS, EC2, S3, IAM...), \
+                          failed attempts included: who deleted what, from where, when.",
+            query: any_of(EVENT_NAME, &["Delete*", "Terminate*", "Remove*"]),
+            columns: columns(&who_what_where),
+        },
+        SavedSearch {
+            slug: "security-group-changes",
+            title: "Security group changes",
+            description: "Security group rules authorized, revoked or modified, and groups created or \
+                          deleted: who, with what request, and what came back.",
+            query: format!(
+                "{} AND {}",
+                is(EVENT_SOURCE, "ec2.amazonaws.com"),
+                any_of(
+                    EVENT_NAME,
+                    &[
+                        "AuthorizeSecurityGroupIngress",
+                        "AuthorizeSecurityGroupEgress",
+                        "RevokeSecurityGroupIngress",
+                        "RevokeSecurityGroupEgress",
+                        "ModifySecurityGroupRules",
+                        "UpdateSecurityGroupRuleDescriptionsIngress",
+                        "UpdateSecurityGroupRuleDescriptionsEgress",
+                        "CreateSecurityGroup",
+                        "DeleteSecurityGroup",
+                    ]
+                )
+            ),
+            columns: columns(&[
+                USER_ARN, EVENT_NAME, SOURCE_IP, GROUP_ID, REQUEST, RESPONSE, ERROR_CODE,
+            ]),
+        },
+        SavedSearch {
+            slug: "api-errors",
+            title: "API errors",
+            description: "Every call that came back with an error code, with the message and the client \
+                          that made it.",
+            query: exists(ERROR_CODE),
+            columns: columns(&[
+                USER_ARN,
+                EVENT_SOURCE,
+                EVENT_NAME,
+                ERROR_CODE,
+                ERROR_MESSAGE,
+                USER_AGENT,
+                SOURCE_IP,
+            ]),
+        },
+        SavedSearch {
+            slug: "access-denied",
+            title: "Access denied",
+            description: "Calls refused for want of permission (AccessDenied, AccessDeniedException, \
+                          UnauthorizedOperation, AuthorizationError).",
+            query: any_of(
+                ERROR_CODE,
+                &[
+                    "AccessDenied*",
+                    "*UnauthorizedOperation",
+                    "*UnauthorizedAccess",
+                    "AuthorizationError*",
+                ],
+            ),
+            columns: columns(&[
+                USER_ARN,
+                EVENT_SOURCE,
+                EVENT_NAME,
+                ERROR_CODE,
+                ERROR_MESSAGE,
+                SOURCE_IP,
+                USER_AGENT,
+            ]),
+        },
+        SavedSearch {
+            slug: "console-sign-ins",
+            title: "Console sign-ins",
+            description: "AWS console sign-ins, successful or not, with MFA use.",
+            query: is(EVENT_TYPE, "AwsConsoleSignIn"),
+            columns: columns(&[
+                USER_ARN,
+                USER_TYPE,
+                SOURCE_IP,
+                USER_AGENT,
+                CONSOLE_LOGIN,
+                MFA_USED,
+                ERROR_MESSAGE,
+            ]),
+        },
+        SavedSearch {
+            slug: "console-sign-in-failures",
+            title: "Console sign-in failures",
+            description: "Failed AWS console sign-ins.",
+            query: format!(
+                "{} AND ({} OR {})",
+                is(EVENT_TYPE, "AwsConsoleSignIn"),
+                is(OUTCOME, "failure"),
+                is(CONSOLE_LOGIN, "Failure")
+            ),
+            columns: columns(&[
+                USER_ARN,
+                USER_TYPE,
+                SOURCE_IP,
+                USER_AGENT,
+                CONSOLE_LOGIN,
+                MFA_USED,
+                ERROR_MESSAGE,
+            ]),
+        },
+        SavedSearch {
+            slug: "root-activity",
+            title: "Root account activity",
+            description: "Anything done as an account's root user, not on its behalf by an AWS service.",
+            query: format!(
+                "{} AND NOT {} AND NOT {}",
+                is(USER_TYPE, "Root"),
+                exists(INVOKED_BY),
+                is(EVENT_TYPE, "AwsServiceEvent")
+            ),
+            columns: columns(&[
+                ACCOUNT,
+                EVENT_SOURCE,
+                EVENT_NAME,
+                SOURCE_IP,
+                USER_AGENT,
+                ERROR_CODE,
+            ]),
+        },
+        SavedSearch {
+            slug: "iam-changes",
+            title: "IAM changes",
+            description: "IAM calls that change something (users, access keys, groups, roles, policies): \
+                          every IAM call that is not a Get, List, Generate or Simulate.",
+            query: format!(
+                "{} AND NOT {}",
+                is(EVENT_SOURCE, "iam.amazonaws.com"),
+                any_of(EVENT_NAME, &["Get*", "List*", "Generate*", "Simulate*"])
+            ),
+            columns: columns(&[USER_ARN, EVENT_NAME, SOURCE_IP, USER_AGENT, REQUEST, ERROR_CODE]),
+        },
+        SavedSearch {
+            slug: "cloudtrail-config-tampering",
+            title: "CloudTrail and Config tampering",
+            description: "Trails stopped, deleted or narrowed, and AWS Config recorders or delivery \
+                          channels stopped or deleted.",
+            query: format!(
+                "{} AND {}",
+                any_of(
+                    EVENT_SOURCE,
+                    &["cloudtrail.amazonaws.com", "config.amazonaws.com"]
+                ),
+                any_of(
+                    EVENT_NAME,
+                    &[
+                        "StopLogging",
+                        "DeleteTrail",
+                        "UpdateTrail",
+                        "PutEventSelectors",
+                        "DeleteConfigurationRecorder",
+                        "StopConfigurationRecorder",
+                        "DeleteDeliveryChannel",
+                    ]
+                )
+            ),
+            columns: columns(&who_what_where),
+        },
+        SavedSearch {
+            slug: "kms-key-disable-deletion",
+            title: "KMS keys disabled or scheduled for deletion",
+            description: "KMS keys disabled, scheduled for deletion, or with their imported key material \
+                          deleted.",
+            query: format!(
+                "{} AND {}",
+                is(EVENT_SOURCE, "kms.amazonaws.com"),
+                any_of(
+                    EVENT_NAME,
+                    &["DisableKey", "ScheduleKeyDeletion", "DeleteImportedKeyMaterial"]
+                )
+            ),
+            columns: columns(&[USER_ARN, EVENT_NAME, KEY_ID, SOURCE_IP, USER_AGENT, ERROR_CODE]),
+        },
+        SavedSearch {
+            slug: "s3-bucket-access-changes",
+            title: "S3 bucket policy, ACL and public access changes",
+            description: "Bucket policies and ACLs put or deleted, and public access blocks changed \
+                          (bucket or account).",
+            query: format!(
+                "{} AND {}",
+                is(EVENT_SOURCE, "s3.amazonaws.com"),
+                any_of(
+                    EVENT_NAME,
+                    &[
+                        "PutBucketPolicy",
+                        "DeleteBucketPolicy",
+                        "PutBucketAcl",
+                        "PutBucketPublicAccessBlock",
+                        "DeleteBucketPublicAccessBlock",
+                        "PutAccountPublicAccessBlock",
+                        "DeleteAccountPublicAccessBlock",
+                    ]
+                )
+            ),
+            columns: columns(&[
+                USER_ARN,
+                EVENT_NAME,
+                BUCKET_NAME,
+                SOURCE_IP,
+                USER_AGENT,
+                REQUEST,
+                ERROR_CODE,
+            ]),
+        },
+        SavedSearch {
+            slug: "network-changes",
+            title: "Network changes",
+            description: "Network ACLs, route tables, routes, internet/customer/NAT gateways and VPCs \
+                          (peering, attributes, ClassicLink) created, changed or deleted.",
+            query: format!(
+                "{} AND {}",
+                is(EVENT_SOURCE, "ec2.amazonaws.com"),
+                any_of(
+                    EVENT_NAME,
+                    &[
+                        "CreateNetworkAcl",
+                        "CreateNetworkAclEntry",
+                        "DeleteNetworkAcl",
+                        "DeleteNetworkAclEntry",
+                        "ReplaceNetworkAclEntry",
+                        "ReplaceNetworkAclAssociation",
+                        "CreateRouteTable",
+                        "DeleteRouteTable",
+                        "CreateRoute",
+                        "DeleteRoute",
+                        "ReplaceRoute",
+                        "ReplaceRouteTableAssociation",
+                        "AssociateRouteTable",
+                        "DisassociateRouteTable",
+                        "CreateInternetGateway",
+                        "DeleteInternetGateway",
+                        "AttachInternetGateway",
+                        "DetachInternetGateway",
+                        "CreateCustomerGateway",
+                        "DeleteCustomerGateway",
+                        "CreateNatGateway",
+                        "DeleteNatGateway",
+                        "CreateVpc",
+                        "DeleteVpc",
+                        "ModifyVpcAttribute",
+                        "CreateVpcPeeringConnection",
+                        "AcceptVpcPeeringConnection",
+                        "DeleteVpcPeeringConnection",
+                        "RejectVpcPeeringConnection",
+                        "AttachClassicLinkVpc",
+                        "DetachClassicLinkVpc",
+                        "EnableVpcClassicLink",
+                        "DisableVpcClassicLink",
+                    ]
+                )
+            ),
+            columns: columns(&[
+                USER_ARN, EVENT_NAME, AWS_REGION, SOURCE_IP, USER_AGENT, REQUEST, ERROR_CODE,
+            ]),
+        },
+    ]
+}
+
+/// The Kibana 7.10 layout every object declares, per type: Dashboards knows
+/// no later one, Kibana migrates from it.
+fn migration_version(kind: &str) -> Value {
+    let version = match kind {
+        "index-pattern" => "7.6.0",
+        "visualization" => "7.10.0",
+        _ => "7.9.3",
+    };
+    json!({ kind: version })
+}
+
+/// The reference name Kibana gives a search source's index pattern.
+const INDEX_REF: &str = "kibanaSavedObjectMeta.searchSourceJSON.index";
+
+fn lucene(query: &str) -> Value {
+    json!({"query": query, "language": "lucene"})
+}
+
+/// A search source over the index pattern: the query and its reference.
+fn search_source(query: &str) -> String {
+    json!({"query": lucene(query), "filter": [], "indexRefName": INDEX_REF}).to_string()
+}
+
+fn index_reference(index_pattern_id: &str) -> Value {
+    json!([{"name": INDEX_REF, "type": "index-pattern", "id": index_pattern_id}])
+}
+
+fn object(kind: &str, id: &str, attributes: Value, references: Value) -> Value {
+    json!({
+        "type": kind,
+        "id": id,
+        "attributes": attributes,
+        "references": references,
+        "migrationVersion": migration_version(kind),
+    })
+}
+
+/// IDs and titles for one index prefix: plain for the default prefix, with
+/// the prefix otherwise, so several prefixes live side by side in one Kibana.
+struct Naming {
+    id_base: String,
+    title_suffix: String,
+    pattern: String,
+}
+
+impl Naming {
+    fn new(naming: &IndexNaming) -> Self {
+        let prefix = naming.prefix();
+        let (id_base, title_suffix) = if prefix == DEFAULT_KIBANA_PREFIX {
+            ("trailsearch".to_string(), String::new())
+        } else {
+            (format!("trailsearch-{prefix}"), format!(" [{prefix}]"))
+        };
+        Naming {
+            id_base,
+            title_suffix,
+            pattern: naming.pattern(),
+        }
+    }
+
+    fn id(&self, kind: &str, slug: &str) -> String {
+        format!("{}-{kind}-{slug}", self.id_base)
+    }
+
+    fn title(&self, title: &str) -> String {
+        format!("{title}{}", self.title_suffix)
+    }
+}
+
+// --- visualizations -------------------------------------------------------
+
+fn count_agg() -> Value {
+    json!({"id": "1", "enabled": true, "type": "count", "params": {}, "schema": "metric"})
+}
+
+fn terms_agg(id: &str, path: &'static str, size: u32, schema: &str) -> Value {
+    json!({
+        "id": id,
+        "enabled": true,
+        "type": "terms",
+        "params": {
+            "field": field(path),
+            "orderBy": "1",
+            "order": "desc",
+            "size": size,
+            "otherBucket": false,
+            "otherBucketLabel": "Other",
+            "missingBucket": false,
+            "missingBucketLabel": "Missing",
+        },
+        "schema": schema,
+    })
+}
+
+fn date_histogram_agg(id: &str) -> Value {
+    json!({
+        "id": id,
+        "enabled": true,
+        "type": "date_histogram",
+        "params": {
+            "field": field(TIMESTAMP),
+            "useNormalizedEsInterval": true,
+            "scaleMetricValues": false,
+            "interval": "auto",
+            "drop_partials": false,
+            "min_doc_count": 1,
+            "extended_bounds": {},
+        },
+        "schema": "segment",
+    })
+}
+
+fn filters_agg(id: &str, filters: &[(&str, String)]) -> Value {
+    let filters: Vec<Value> = filters
+        .iter()
+        .map(|(label, query)| json!({"input": lucene(query), "label": label}))
+        .collect();
+    json!({
+        "id": id,
+        "enabled": true,
+        "type": "filters",
+        "params": {"filters": filters},
+        "schema": "segment",
+    })
+}
+
+fn histogram_params() -> Value {
+    json!({
+        "type": "histogram",
+        "grid": {"categoryLines": false},
+        "categoryAxes": [{
+            "id": "CategoryAxis-1", "type": "category", "position": "bottom", "show": true, "style": {},
+            "scale": {"type": "linear"}, "labels": {"show": true, "filter": true, "truncate": 100}, "title": {},
+        }],
+        "valueAxes": [{
+            "id": "ValueAxis-1", "name": "LeftAxis-1", "type": "value", "position": "left", "show": true,
+            "style": {}, "scale": {"type": "linear", "mode": "normal"},
+            "labels": {"show": true, "rotate": 0, "filter": false, "truncate": 100}, "title": {"text": "Events"},
+        }],
+        "seriesParams": [{
+            "show": true, "type": "histogram", "mode": "stacked", "data": {"label": "Events", "id": "1"},
+            "valueAxis": "ValueAxis-1", "drawLinesBetweenPoints": true, "lineWidth": 2, "showCircles": true,
+        }],
+        "addTooltip": true,
+        "addLegend": true,
+        "legendPosition": "right",
+        "times": [],
+        "addTimeMarker": false,
+        "labels": {"show": false},
+        "thresholdLine": {"show": false, "value": 10, "width": 1, "style": "full", "color": "#E7664C"},
+    })
+}
+
+fn table_params() -> Value {
+    json!({
+        "perPage": 10,
+        "showPartialRows": false,
+        "showMetricsAtAllLevels": false,
+        "sort": {"columnIndex": null, "direction": null},
+        "showTotal": false,
+        "totalFunc": "sum",
+        "percentageCol": "",
+    })
+}
+
+fn pie_params() -> Value {
+    json!({
+        "type": "pie",
+        "addTooltip": true,
+        "addLegend": true,
+        "legendPosition": "right",
+        "isDonut": true,
+        "labels": {"show": false, "values": true, "last_level": true, "truncate": 100},
+    })
+}
+
+struct Visualization {
+    slug: &'static str,
+    title: &'static str,
+    description: &'static str,
+    vis_type: &'static str,
+    params: Value,
+    aggs: Vec<Value>,
+    query: String,
+}
+
+fn visualizations() -> Vec<Visualization> {
+    let table = |slug, title, description, buckets: Vec<Value>, query: String| {
+        let mut aggs = vec![count_agg()];
+        aggs.extend(buckets);
+        Visualization {
+            slug,
+            title,
+            description,
+            vis_type: "table",
+            params: table_params(),
+            aggs,
+            query,
+        }
+    };
+    vec![
+        Visualization {
+            slug: "events-over-time",
+            title: "Events over time",
+            description: "Events per interval, stacked by outcome (success, failure).",
+            vis_type: "histogram",
+            params: histogram_params(),
+            aggs: vec![
+                count_agg(),
+                date_histogram_agg("2"),
+                terms_agg("3", OUTCOME, 3, "group"),
+            ],
+            query: String::new(),
+        },
+        table(
+            "top-event-names",
+            "Top event names",
+            "The most frequent API calls.",
+            vec![terms_agg("2", EVENT_NAME, 20, "bucket")],
+            String::new(),
+        ),
+        table(
+            "top-users",
+            "Top users",
+            "The most active identities (user, role session or service ARN).",
+            vec![terms_agg("2", USER_ARN, 20, "bucket")],
+            String::new(),
+        ),
+        table(
+            "top-source-ips",
+            "Top source IPs",
+            "Where calls come from: addresses, or the AWS service that made the call.",
+            vec![terms_agg("2", SOURCE_IP, 20, "bucket")],
+            String::new(),
+        ),
+        table(
+            "errors-by-code",
+            "Errors by code",
+            "Failed calls by error code, and the services returning them.",
+            vec![
+                terms_agg("2", ERROR_CODE, 20, "bucket"),
+                terms_agg("3", EVENT_SOURCE, 5, "bucket"),
+            ],
+            exists(ERROR_CODE),
+        ),
+        table(
+            "events-by-account-region",
+            "Events by account and region",
+            "Events per account, and per region within each account.",
+            vec![
+                terms_agg("2", ACCOUNT, 20, "bucket"),
+                terms_agg("3", AWS_REGION, 20, "bucket"),
+            ],
+            String::new(),
+        ),
+        table(
+            "user-agents",
+            "User agents",
+            "The clients making the calls: SDKs, CLIs, the console, AWS services.",
+            vec![terms_agg("2", USER_AGENT, 20, "bucket")],
+            String::new(),
+        ),
+        Visualization {
+            slug: "read-vs-write",
+            title: "Read vs write",
+            description: "Read-only calls against calls that change something (readOnly); events \
+                          without readOnly (some service events) on their own.",
+            vis_type: "pie",
+            params: pie_params(),
+            aggs: vec![
+                count_agg(),
+                filters_agg(
+                    "2",
+                    &[
+                        ("Read", is(READ_ONLY, "true")),
+                        ("Write", is(READ_ONLY, "false")),
+                        ("No readOnly field", format!("NOT {}", exists(READ_ONLY))),
+                    ],
+                ),
+            ],
+            query: String::new(),
+        },
+    ]
+}
+
+// --- dashboards -------------------------------------------------------------
+
+/// A panel: what it shows and where (Kibana's 48-column grid).
+struct Panel {
+    kind: &'static str,
+    id: String,
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+}
+
+/// A filter a dashboard carries, disabled: one click turns it on.
+struct DashboardFilter {
+    alias: &'static str,
+    key: &'static str,
+    value: Value,
+    negate: bool,
+}
+
+fn dashboard(
+    naming: &Naming,
+    index_pattern_id: &str,
+    slug: &str,
+    title: &str,
+    description: &str,
+    panels: &[Panel],
+    filters: &[DashboardFilter],
+) -> Value {
+    let mut references = Vec::new();
+    let panels_json: Vec<Value> = panels
+        .iter()
+        .enumerate()
+        .map(|(i, panel)| {
+            let name = format!("panel_{i}");
+            references.push(json!({"name": name, "type": panel.kind, "id": panel.id}));
+            let index = (i + 1).to_string();
+            json!({
+                "version": "7.9.3",
+                "type": panel.kind,
+                "gridData": {"x": panel.x, "y": panel.y, "w": panel.w, "h": panel.h, "i": index},
+                "panelIndex": index,
+                "embeddableConfig": {},
+                "panelRefName": name,
+            })
+        })
+        .collect();
+    let filters_json: Vec<Value> = filters
+        .iter()
+        .enumerate()
+        .map(|(i, filter)| {
+            let name = format!("kibanaSavedObjectMeta.searchSourceJSON.filter[{i}].meta.index");
+            references.push(json!({"name": name, "type": "index-pattern", "id": index_pattern_id}));
+            let key = field(filter.key);
+            json!({
+                "meta": {
+                    "alias": filter.alias,
+                    "negate": filter.negate,
+                    "disabled": true,
+                    "type": "phrase",
+                    "key": key,
+                    "params": {"query": filter.value},
+                    "indexRefName": name,
+                },
+                "query": {"match_phrase": {key: filter.value}},
+                "$state": {"store": "appState"},
+            })
+        })
+        .collect();
+    let search_source = json!({"query": lucene(""), "filter": filters_json}).to_string();
+    object(
+        "dashboard",
+        &naming.id("dashboard", slug),
+        json!({
+            "title": naming.title(title),
+            "description": description,
+            "panelsJSON": Value::Array(panels_json).to_string(),
+            "optionsJSON": json!({"useMargins": true, "hidePanelTitles": false}).to_string(),
+            "timeRestore": false,
+            "version": 1,
+            "kibanaSavedObjectMeta": {"searchSourceJSON": search_source},
+        }),
+        Value::Array(references),
+    )
+}
+
+/// Every saved object, dependencies first: the index pattern, the saved
+/// searches, the visualizations, the dashboards.
+pub fn saved_objects(index_naming: &IndexNaming) -> Vec<Value> {
+    let naming = Naming::new(index_naming);
+    let index_pattern_id = format!("{}-index-pattern", naming.id_base);
+    let mut objects = vec![object(
+        "index-pattern",
+        &index_pattern_id,
+        json!({
+            "title": naming.pattern,
+            "timeFieldName": field(TIMESTAMP),
+            // Empty: both products read the field list from the cluster.
+            "fields": "[]",
+        }),
+        json!([]),
+    )];
+
+    let searches = saved_searches();
+    for search in &searches {
+        objects.push(object(
+            "search",
+            &naming.id("search", search.slug),
+            json!({
+                "title": naming.title(search.title),
+                "description": search.description,
+                "columns": search.columns,
+                "sort": [[field(TIMESTAMP), "desc"]],
+                "version": 1,
+                "kibanaSavedObjectMeta": {"searchSourceJSON": search_source(&search.query)},
+            }),
+            index_reference(&index_pattern_id),
+        ));
+    }
+
+    let visualizations = visualizations();
+    for vis in &visualizations {
+        let title = naming.title(vis.title);
+        let vis_state = json!({
+            "title": title,
+            "type": vis.vis_type,
+            "params": vis.params,
+            "aggs": vis.aggs,
+        });
+        objects.push(object(
+            "visualization",
+            &naming.id("vis", vis.slug),
+            json!({
+                "title": title,
+                "description": vis.description,
+                "visState": vis_state.to_string(),
+                "uiStateJSON": "{}",
+                "version": 1,
+                "kibanaSavedObjectMeta": {"searchSourceJSON": search_source(&vis.query)},
+            }),
+            index_reference(&index_pattern_id),
+        ));
+    }
+
+    let vis = |slug: &str, x, y, w, h| Panel {
+        kind: "visualization",
+        id: naming.id("vis", slug),
+        x,
+        y,
+        w,
+        h,
+    };
+    let overview = [
+        vis("events-over-time", 0, 0, 48, 12),
+        vis("read-vs-write", 0, 12, 16, 13),
+        vis("errors-by-code", 16, 12, 32, 13),
+        vis("top-event-names", 0, 25, 16, 16),
+        vis("top-users", 16, 25, 16, 16),
+        vis("top-source-ips", 32, 25, 16, 16),
+        vis("events-by-account-region", 0, 41, 20, 14),
+        vis("user-agents", 20, 41, 28, 14),
+        Panel {
+            kind: "search",
+            id: naming.id("search", "api-errors"),
+            x: 0,
+            y: 55,
+            w: 48,
+            h: 16,
+        },
+    ];
+    objects.push(dashboard(
+        &naming,
+        &index_pattern_id,
+        "overview",
+        "CloudTrail overview",
+        "What happens in the accounts: events over time by outcome, who calls what from where, errors, \
+         read vs write.",
+        &overview,
+        &[],
+    ));
+
+    let mut investigation = vec![vis("events-over-time", 0, 0, 48, 10)];
+    for (i, search) in searches.iter().enumerate() {
+        let i = i as u32;
+        investigation.push(Panel {
+            kind: "search",
+            id: naming.id("search", search.slug),
+            x: (i % 2) * 24,
+            y: 10 + (i / 2) * 15,
+            w: 24,
+            h: 15,
+        });
+    }
+    let filters = [
+        DashboardFilter {
+            alias: "Writes only",
+            key: READ_ONLY,
+            value: json!(false),
+            negate: false,
+        },
+        DashboardFilter {
+            alias: "Failures only",
+            key: OUTCOME,
+            value: json!("failure"),
+            negate: false,
+        },
+        DashboardFilter {
+            alias: "Not AWS services",
+            key: USER_TYPE,
+            value: json!("AWSService"),
+            negate: true,
+        },
+    ];
+    objects.push(dashboard(
+        &naming,
+        &index_pattern_id,
+        "investigation",
+        "CloudTrail investigation",
+        "The saved searches side by side: deletions, security groups, errors, access denied, sign-ins, \
+         root, IAM, CloudTrail/Config, KMS, S3 access, network. The filters (off until clicked) narrow \
+         every panel to writes, failures, or people rather than AWS services.",
+        &investigation,
+        &filters,
+    ));
+    objects
+}
+
+/// The saved objects as NDJSON: one object per line, each line ending in a
+/// newline; the bytes are the same on every run.
+pub fn saved_objects_ndjson(index_naming: &IndexNaming) -> String {
+    let mut out = String::new();
+    for object in saved_objects(index_naming) {
+        out.push_str(&object.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_paths_know_mapped_fields_aliases_and_free_shaped_leaves() {
+        for path in [
+            "eventName",
+            "userIdentity.arn",
+            "userIdentity.sessionContext.sessionIssuer.arn",
+            "resources.ARN",
+            "event.outcome",
+            "cloud.account.id",
+            "requestParameters.groupId",
+            "additionalEventData.MFAUsed",
+            "trailsearch.source.key",
+        ] {
+            assert!(catalogue_path(path), "{path}");
+        }
+        for path in [
+            "eventname",
+            "userIdentity.nope",
+            "eventName.sub",
+            "",
+            "event.",
+            "trailsearch.x",
+        ] {
+            assert!(!catalogue_path(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn other_prefixes_carry_their_prefix_in_ids_and_titles() {
+        let naming = IndexNaming::new("prod-ct", crate::Granularity::Day).unwrap();
+        let objects = saved_objects(&naming);
+        assert_eq!(objects[0]["attributes"]["title"], "prod-ct-*");
+        assert_eq!(objects[0]["id"], "trailsearch-prod-ct-index-pattern");
+        assert!(objects
+            .iter()
+            .all(|o| o["id"].as_str().unwrap().starts_with("trailsearch-prod-ct-")));
+        let dashboard = objects.last().unwrap();
+        assert_eq!(
+            dashboard["attributes"]["title"],
+            "CloudTrail investigation [prod-ct]"
+        );
+    }
+}

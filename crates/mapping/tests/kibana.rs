@@ -1,0 +1,509 @@
+//! The saved objects as files: in sync with `kibana/`, references that
+//! resolve, fields the template defines, and a layout Kibana and OpenSearch
+//! Dashboards both read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde_json::Value;
+use trailsearch_mapping::{
+    defined_field_paths, free_shaped_fields, saved_objects, saved_objects_ndjson, Flavour, Granularity,
+    IndexNaming,
+};
+
+fn naming(prefix: &str) -> IndexNaming {
+    IndexNaming::new(prefix, Granularity::Day).unwrap()
+}
+
+fn checked_in() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../kibana/trailsearch.ndjson")
+}
+
+/// The objects of the checked-in file.
+fn objects() -> Vec<Value> {
+    let text = std::fs::read_to_string(checked_in()).expect("kibana/trailsearch.ndjson");
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+fn json_string(value: &Value) -> Value {
+    serde_json::from_str(value.as_str().expect("a JSON string")).expect("JSON inside the string")
+}
+
+fn search_source(object: &Value) -> Value {
+    json_string(&object["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
+}
+
+#[test]
+fn kibana_the_checked_in_file_is_what_the_generator_writes() {
+    let generated = saved_objects_ndjson(&naming("cloudtrail"));
+    let file = std::fs::read_to_string(checked_in()).unwrap_or_default();
+    assert!(
+        file == generated,
+        "kibana/trailsearch.ndjson differs from the generator's output: run \
+         `cargo run -p trailsearch-cli -- kibana export --index-prefix cloudtrail > kibana/trailsearch.ndjson`"
+    );
+    assert!(generated.ends_with('\n') && !generated.contains("\n\n"));
+    // The same bytes on every call.
+    assert_eq!(generated, saved_objects_ndjson(&naming("cloudtrail")));
+}
+
+#[test]
+fn kibana_ids_are_stable_and_unique() {
+    let ids: Vec<String> = objects()
+        .iter()
+        .map(|o| format!("{} {}", o["type"].as_str().unwrap(), o["id"].as_str().unwrap()))
+        .collect();
+    let expected = [
+        "index-pattern trailsearch-index-pattern",
+        "search trailsearch-search-resource-deletions",
+        "search trailsearch-search-security-group-changes",
+        "search trailsearch-search-api-errors",
+        "search trailsearch-search-access-denied",
+        "search trailsearch-search-console-sign-ins",
+        "search trailsearch-search-console-sign-in-failures",
+        "search trailsearch-search-root-activity",
+        "search trailsearch-search-iam-changes",
+        "search trailsearch-search-cloudtrail-config-tampering",
+        "search trailsearch-search-kms-key-disable-deletion",
+        "search trailsearch-search-s3-bucket-access-changes",
+        "search trailsearch-search-network-changes",
+        "visualization trailsearch-vis-events-over-time",
+        "visualization trailsearch-vis-top-event-names",
+        "visualization trailsearch-vis-top-users",
+        "visualization trailsearch-vis-top-source-ips",
+        "visualization trailsearch-vis-errors-by-code",
+        "visualization trailsearch-vis-events-by-account-region",
+        "visualization trailsearch-vis-user-agents",
+        "visualization trailsearch-vis-read-vs-write",
+        "dashboard trailsearch-dashboard-overview",
+        "dashboard trailsearch-dashboard-investigation",
+    ];
+    assert_eq!(ids, expected);
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), expected.len());
+}
+
+#[test]
+fn kibana_the_index_pattern_follows_the_prefix() {
+    let objects = objects();
+    let pattern = &objects[0];
+    assert_eq!(pattern["type"], "index-pattern");
+    assert_eq!(pattern["attributes"]["title"], "cloudtrail-*");
+    assert_eq!(pattern["attributes"]["timeFieldName"], "@timestamp");
+    assert_eq!(pattern["attributes"]["fields"], "[]");
+
+    let other = saved_objects(&naming("prod-trail"));
+    assert_eq!(other[0]["attributes"]["title"], "prod-trail-*");
+    for object in &other {
+        let id = object["id"].as_str().unwrap();
+        assert!(id.starts_with("trailsearch-prod-trail-"), "{id}");
+        for reference in object["references"].as_array().unwrap() {
+            assert!(reference["id"]
+                .as_str()
+                .unwrap()
+                .starts_with("trailsearch-prod-trail-"));
+        }
+    }
+    let text = saved_objects_ndjson(&naming("prod-trail"));
+    assert!(
+        !text.contains("cloudtrail-*"),
+        "nothing points at the default prefix"
+    );
+}
+
+/// Every reference a saved object's JSON makes by name, with the type it needs.
+fn reference_names(object: &Value) -> Vec<(String, &'static str)> {
+    let mut names = Vec::new();
+    let meta = &object["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"];
+    if meta.is_string() {
+        let source = json_string(meta);
+        if let Some(name) = source["indexRefName"].as_str() {
+            names.push((name.to_string(), "index-pattern"));
+        }
+        for filter in source["filter"].as_array().into_iter().flatten() {
+            if let Some(name) = filter["meta"]["indexRefName"].as_str() {
+                names.push((name.to_string(), "index-pattern"));
+            }
+            assert!(filter["meta"].get("index").is_none(), "filters refer by name");
+        }
+        assert!(source.get("index").is_none(), "search sources refer by name");
+    }
+    if object["type"] == "dashboard" {
+        for panel in json_string(&object["attributes"]["panelsJSON"])
+            .as_array()
+            .unwrap()
+        {
+            let name = panel["panelRefName"].as_str().expect("panels refer by name");
+            let kind = match panel["type"].as_str().unwrap() {
+                "visualization" => "visualization",
+                "search" => "search",
+                other => panic!("panel type {other}"),
+            };
+            names.push((name.to_string(), kind));
+            assert!(panel.get("id").is_none());
+        }
+    }
+    names
+}
+
+#[test]
+fn kibana_every_reference_resolves_inside_the_file() {
+    for objects in [objects(), saved_objects(&naming("other"))] {
+        let present: BTreeSet<(String, String)> = objects
+            .iter()
+            .map(|o| {
+                (
+                    o["type"].as_str().unwrap().to_string(),
+                    o["id"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        for object in &objects {
+            let id = object["id"].as_str().unwrap();
+            let references: BTreeMap<String, (String, String)> = object["references"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let target = (
+                        r["type"].as_str().unwrap().to_string(),
+                        r["id"].as_str().unwrap().to_string(),
+                    );
+                    assert!(
+                        present.contains(&target),
+                        "{id} refers to {target:?}, which the file lacks"
+                    );
+                    (r["name"].as_str().unwrap().to_string(), target)
+                })
+                .collect();
+            assert_eq!(
+                references.len(),
+                object["references"].as_array().unwrap().len(),
+                "{id}: reference names are unique"
+            );
+            let used = reference_names(object);
+            for (name, kind) in &used {
+                let target = references
+                    .get(name)
+                    .unwrap_or_else(|| panic!("{id}: no reference named {name}"));
+                assert_eq!(target.0, *kind, "{id}: {name}");
+            }
+            let used: BTreeSet<&String> = used.iter().map(|(n, _)| n).collect();
+            assert_eq!(used.len(), references.len(), "{id}: every reference is used");
+        }
+    }
+}
+
+#[test]
+fn kibana_types_and_migration_versions_are_ones_both_products_import() {
+    // Dashboards forked from Kibana 7.10; these are its newest migrations per
+    // type, and Kibana 8 migrates on from them.
+    let newest = BTreeMap::from([
+        ("index-pattern", "7.6.0"),
+        ("search", "7.9.3"),
+        ("visualization", "7.10.0"),
+        ("dashboard", "7.9.3"),
+    ]);
+    // Attributes Dashboards maps (its saved-object mappings are strict).
+    let attributes = BTreeMap::from([
+        ("index-pattern", &["title", "timeFieldName", "fields"][..]),
+        (
+            "search",
+            &[
+                "title",
+                "description",
+                "columns",
+                "sort",
+                "version",
+                "kibanaSavedObjectMeta",
+            ][..],
+        ),
+        (
+            "visualization",
+            &[
+                "title",
+                "description",
+                "visState",
+                "uiStateJSON",
+                "version",
+                "kibanaSavedObjectMeta",
+            ][..],
+        ),
+        (
+            "dashboard",
+            &[
+                "title",
+                "description",
+                "panelsJSON",
+                "optionsJSON",
+                "timeRestore",
+                "version",
+                "kibanaSavedObjectMeta",
+            ][..],
+        ),
+    ]);
+    for object in objects() {
+        let kind = object["type"].as_str().unwrap();
+        let version = newest.get(kind).unwrap_or_else(|| panic!("type {kind}"));
+        assert_eq!(object["migrationVersion"][kind], *version, "{object}");
+        let keys: BTreeSet<&str> = object["attributes"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        let allowed: BTreeSet<&str> = attributes[kind].iter().copied().collect();
+        assert!(keys.is_subset(&allowed), "{kind}: {keys:?}");
+        assert!(object["attributes"]["title"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()));
+    }
+}
+
+#[test]
+fn kibana_searches_and_visualizations_are_lucene_over_the_index_pattern() {
+    for object in objects() {
+        let kind = object["type"].as_str().unwrap();
+        if kind != "search" && kind != "visualization" {
+            continue;
+        }
+        let source = search_source(&object);
+        assert_eq!(source["query"]["language"], "lucene", "{object}");
+        assert_eq!(source["filter"], Value::Array(vec![]));
+        let query = source["query"]["query"].as_str().unwrap();
+        lucene_is_well_formed(query);
+        if kind == "search" {
+            assert!(!query.is_empty(), "a saved search asks something");
+            assert_eq!(
+                object["attributes"]["sort"],
+                serde_json::json!([["@timestamp", "desc"]])
+            );
+            let columns = object["attributes"]["columns"].as_array().unwrap();
+            assert!(columns.len() >= 5, "{object}");
+            // Discover shows the time column itself.
+            assert!(!columns.contains(&Value::from("@timestamp")));
+        }
+    }
+}
+
+/// Operators are upper case (Lucene reads `and` as a word), parentheses
+/// balance, and no term is left open.
+fn lucene_is_well_formed(query: &str) {
+    let mut depth = 0i32;
+    for c in query.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        assert!(depth >= 0, "{query}");
+    }
+    assert_eq!(depth, 0, "{query}");
+    for word in query.split(|c: char| c.is_whitespace() || c == '(' || c == ')') {
+        assert!(
+            !["and", "or", "not", "And", "Or", "Not"].contains(&word),
+            "{query}: {word}"
+        );
+    }
+    let chars: Vec<char> = query.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        if *c == ':' {
+            let next = chars.get(i + 1);
+            assert!(
+                next.is_some_and(|n| !n.is_whitespace()),
+                "{query}: nothing after ':'"
+            );
+        }
+    }
+    assert!(!query.contains('"') && !query.contains('\''), "{query}");
+}
+
+/// Field names a Lucene query uses: `name:` and `_exists_:name`.
+fn lucene_fields(query: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for word in query.split(|c: char| c.is_whitespace() || c == '(' || c == ')') {
+        if let Some(field) = word.strip_prefix("_exists_:") {
+            out.push(field.to_string());
+        } else if let Some((field, _)) = word.split_once(':') {
+            out.push(field.to_string());
+        }
+    }
+    out
+}
+
+/// Every field any saved object names: columns, sort, time field, query
+/// fields, aggregation fields, filter keys.
+fn referenced_fields(objects: &[Value]) -> BTreeSet<String> {
+    let mut fields = BTreeSet::new();
+    for object in objects {
+        let attributes = &object["attributes"];
+        if let Some(time) = attributes["timeFieldName"].as_str() {
+            fields.insert(time.to_string());
+        }
+        for column in attributes["columns"].as_array().into_iter().flatten() {
+            fields.insert(column.as_str().unwrap().to_string());
+        }
+        for sort in attributes["sort"].as_array().into_iter().flatten() {
+            fields.insert(sort[0].as_str().unwrap().to_string());
+        }
+        if attributes["kibanaSavedObjectMeta"]["searchSourceJSON"].is_string() {
+            let source = search_source(object);
+            fields.extend(lucene_fields(source["query"]["query"].as_str().unwrap()));
+            for filter in source["filter"].as_array().into_iter().flatten() {
+                fields.insert(filter["meta"]["key"].as_str().unwrap().to_string());
+                let phrase = filter["query"]["match_phrase"].as_object().unwrap();
+                fields.extend(phrase.keys().cloned());
+            }
+        }
+        if attributes["visState"].is_string() {
+            let state = json_string(&attributes["visState"]);
+            for agg in state["aggs"].as_array().unwrap() {
+                if let Some(field) = agg["params"]["field"].as_str() {
+                    fields.insert(field.to_string());
+                }
+                for filter in agg["params"]["filters"].as_array().into_iter().flatten() {
+                    fields.extend(lucene_fields(filter["input"]["query"].as_str().unwrap()));
+                }
+            }
+        }
+    }
+    fields
+}
+
+#[test]
+fn kibana_every_field_the_objects_use_is_in_the_template() {
+    let fields = referenced_fields(&objects());
+    // The extraction sees every kind of use.
+    for expected in [
+        "@timestamp",
+        "eventName",
+        "userIdentity.arn",
+        "userIdentity.invokedBy",
+        "event.outcome",
+        "requestParameters.groupId",
+        "responseElements.ConsoleLogin",
+        "recipientAccountId",
+        "readOnly",
+        "userIdentity.type",
+    ] {
+        assert!(fields.contains(expected), "{expected} not found in {fields:?}");
+    }
+    let free: BTreeSet<&str> = free_shaped_fields().collect();
+    for flavour in [Flavour::Elasticsearch, Flavour::OpenSearch, Flavour::Compatible] {
+        let defined: BTreeSet<String> = defined_field_paths(flavour).into_iter().collect();
+        for field in &fields {
+            let free_leaf = field
+                .split_once('.')
+                .is_some_and(|(top, rest)| free.contains(top) && !rest.is_empty());
+            assert!(
+                defined.contains(field) || free_leaf,
+                "{field} is used by a saved object but the {flavour} template does not define it"
+            );
+        }
+    }
+}
+
+#[test]
+fn kibana_visualizations_are_aggregation_based_with_a_count_and_buckets() {
+    for object in objects().iter().filter(|o| o["type"] == "visualization") {
+        let state = json_string(&object["attributes"]["visState"]);
+        assert_eq!(state["title"], object["attributes"]["title"]);
+        let vis_type = state["type"].as_str().unwrap();
+        assert!(["histogram", "table", "pie"].contains(&vis_type), "{vis_type}");
+        assert_eq!(
+            json_string(&object["attributes"]["uiStateJSON"]),
+            serde_json::json!({})
+        );
+        let aggs = state["aggs"].as_array().unwrap();
+        let ids: BTreeSet<&str> = aggs.iter().map(|a| a["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), aggs.len(), "agg ids are unique");
+        assert_eq!(aggs[0]["type"], "count");
+        assert_eq!(aggs[0]["schema"], "metric");
+        assert!(aggs.len() >= 2, "{state}");
+        for agg in &aggs[1..] {
+            assert_eq!(agg["enabled"], true);
+            let schema = agg["schema"].as_str().unwrap();
+            let allowed: &[&str] = match vis_type {
+                "histogram" => &["segment", "group"],
+                "table" => &["bucket", "split"],
+                _ => &["segment", "split"],
+            };
+            assert!(allowed.contains(&schema), "{vis_type}: {schema}");
+            match agg["type"].as_str().unwrap() {
+                "terms" => {
+                    assert_eq!(agg["params"]["orderBy"], "1", "ordered by the count");
+                    assert!(agg["params"]["size"].as_u64().unwrap() > 0);
+                }
+                "date_histogram" => assert_eq!(agg["params"]["field"], "@timestamp"),
+                "filters" => {
+                    for filter in agg["params"]["filters"].as_array().unwrap() {
+                        // The 7.3+ layout: a query object, not a string.
+                        assert_eq!(filter["input"]["language"], "lucene");
+                        assert!(filter["label"].as_str().is_some());
+                    }
+                }
+                other => panic!("agg type {other}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn kibana_dashboards_lay_out_their_panels_without_overlap() {
+    let objects = objects();
+    let titles: Vec<&str> = objects
+        .iter()
+        .filter(|o| o["type"] == "dashboard")
+        .map(|o| o["attributes"]["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["CloudTrail overview", "CloudTrail investigation"]);
+    let searches = objects.iter().filter(|o| o["type"] == "search").count();
+    let visualizations = objects.iter().filter(|o| o["type"] == "visualization").count();
+    for dashboard in objects.iter().filter(|o| o["type"] == "dashboard") {
+        let panels = json_string(&dashboard["attributes"]["panelsJSON"]);
+        let panels = panels.as_array().unwrap();
+        let mut cells = BTreeSet::new();
+        let mut indices = BTreeSet::new();
+        for panel in panels {
+            let grid = &panel["gridData"];
+            let n = |k: &str| grid[k].as_u64().unwrap();
+            assert!(n("x") + n("w") <= 48 && n("w") > 0 && n("h") > 0, "{panel}");
+            assert_eq!(grid["i"], panel["panelIndex"]);
+            assert!(indices.insert(panel["panelIndex"].as_str().unwrap().to_string()));
+            for x in n("x")..n("x") + n("w") {
+                for y in n("y")..n("y") + n("h") {
+                    assert!(cells.insert((x, y)), "panels overlap at {x},{y}");
+                }
+            }
+        }
+        let kinds: Vec<&str> = dashboard["references"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["name"].as_str().unwrap().starts_with("panel_"))
+            .map(|r| r["type"].as_str().unwrap())
+            .collect();
+        let (s, v) = (
+            kinds.iter().filter(|k| **k == "search").count(),
+            kinds.iter().filter(|k| **k == "visualization").count(),
+        );
+        if dashboard["id"] == "trailsearch-dashboard-overview" {
+            assert_eq!(
+                (s, v),
+                (1, visualizations),
+                "every visualization, and the API errors"
+            );
+            assert!(search_source(dashboard)["filter"].as_array().unwrap().is_empty());
+        } else {
+            assert_eq!((s, v), (searches, 1), "every saved search");
+            let filters = search_source(dashboard)["filter"].as_array().unwrap().clone();
+            assert_eq!(filters.len(), 3);
+            assert!(
+                filters.iter().all(|f| f["meta"]["disabled"] == true),
+                "filters start off"
+            );
+        }
+    }
+}

@@ -1,0 +1,1051 @@
+//! The Kibana / OpenSearch Dashboards saved objects against the test
+//! cluster holding the fixture corpus: every saved search's Lucene query and
+//! every visualization's aggregation (built from its stored `visState`) run
+//! as Kibana would run them, with exact expected events and counts; and the
+//! import `setup --kibana-url` sends, checked by `tests/servers/kibana_stub.py`
+//! (no Kibana runs here).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+use trailsearch_e2e::*;
+
+const RDS_DELETION: &str = "8f2c1b9e-5d4a-4e7b-9c3f-1a2b3c4d5e01";
+const SG_CHANGES: [&str; 2] = [
+    "8f2c1b9e-5d4a-4e7b-9c3f-1a2b3c4d5e02",
+    "8f2c1b9e-5d4a-4e7b-9c3f-1a2b3c4d5e03",
+];
+const CLI_ERRORS: [&str; 3] = [
+    "8f2c1b9e-5d4a-4e7b-9c3f-1a2b3c4d5e04",
+    "8f2c1b9e-5d4a-4e7b-9c3f-1a2b3c4d5e05",
+    "8f2c1b9e-5d4a-4e7b-9c3f-1a2b3c4d5e06",
+];
+
+/// The time picker's range: the corpus (2024-03-13..15) and the synthetic
+/// events (2024-03-16).
+fn time_range() -> Value {
+    json!({"range": {"@timestamp": {
+        "gte": "2024-03-13T00:00:00.000Z",
+        "lte": "2024-03-17T00:00:00.000Z",
+        "format": "strict_date_optional_time",
+    }}})
+}
+
+/// A Lucene query as Kibana sends it (`buildEsQuery`): a `query_string`
+/// decorated with the default `query:queryString:options`
+/// (`{"analyze_wildcard": true}`) and the `dateFormat:tz` time zone, and
+/// nothing else, so the operator is Elasticsearch's default, OR, unless the
+/// query says AND. An empty query is `match_all`.
+fn kibana_lucene(query: &str) -> Value {
+    if query.trim().is_empty() {
+        json!({"match_all": {}})
+    } else {
+        json!({"query_string": {"query": query, "analyze_wildcard": true, "time_zone": "UTC"}})
+    }
+}
+
+/// The query of a Discover or visualization request: the search source's
+/// query in `must`, the time range in `filter`.
+fn kibana_query(query: &str) -> Value {
+    json!({"bool": {"must": [kibana_lucene(query)], "filter": [time_range()], "should": [], "must_not": []}})
+}
+
+fn search(prefix: &str, body: &Value) -> Value {
+    let (status, answer) = http("POST", &format!("{prefix}-*/_search"), Some(body));
+    assert_eq!(status, 200, "{body}\n{answer}");
+    answer
+}
+
+fn total(prefix: &str, query: Value) -> u64 {
+    let body =
+        json!({"size": 0, "track_total_hits": true, "query": {"bool": {"filter": [query, time_range()]}}});
+    search(prefix, &body)["hits"]["total"]["value"].as_u64().unwrap()
+}
+
+fn ingest_fixtures(prefix: &str) {
+    trailsearch(prefix, &["setup"]).expect_code(0);
+    trailsearch(prefix, &["ingest", fixtures().to_str().unwrap()]).expect_code(1);
+    refresh(&format!("{prefix}-*"));
+}
+
+/// The saved objects `trailsearch kibana export` writes for this prefix.
+fn exported(prefix: &str) -> Vec<Value> {
+    let run = trailsearch(prefix, &["kibana", "export"]).expect_code(0);
+    run.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn json_string(value: &Value) -> Value {
+    serde_json::from_str(value.as_str().expect("a JSON string")).expect("JSON inside")
+}
+
+fn saved_query(object: &Value) -> String {
+    let source = json_string(&object["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"]);
+    assert_eq!(source["query"]["language"], "lucene");
+    source["query"]["query"].as_str().unwrap().to_string()
+}
+
+/// Slug -> Lucene query of every saved search.
+fn saved_searches(objects: &[Value], prefix: &str) -> BTreeMap<String, String> {
+    let id_start = format!("trailsearch-{prefix}-search-");
+    objects
+        .iter()
+        .filter(|o| o["type"] == "search")
+        .map(|o| {
+            let slug = o["id"]
+                .as_str()
+                .unwrap()
+                .strip_prefix(&id_start)
+                .unwrap()
+                .to_string();
+            (slug, saved_query(o))
+        })
+        .collect()
+}
+
+/// The hits Discover shows for a saved search (its 500-row sample), newest first.
+fn discover(prefix: &str, query: &str) -> Vec<Value> {
+    let body = json!({
+        "size": 500,
+        "track_total_hits": true,
+        "sort": [{"@timestamp": {"order": "desc", "unmapped_type": "boolean"}}],
+        "query": kibana_query(query),
+    });
+    let answer = search(prefix, &body);
+    let hits: Vec<Value> = answer["hits"]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["_source"].clone())
+        .collect();
+    assert_eq!(
+        answer["hits"]["total"]["value"].as_u64(),
+        Some(hits.len() as u64),
+        "all hits fit in the sample: {query}"
+    );
+    hits
+}
+
+fn ids(hits: &[Value]) -> BTreeSet<String> {
+    hits.iter()
+        .map(|h| h["eventID"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn names(hits: &[Value]) -> BTreeSet<String> {
+    hits.iter()
+        .map(|h| h["eventName"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// (eventSource, eventName) -> count over the whole prefix, from a terms
+/// aggregation: the independent oracle for the event-name searches.
+fn calls(prefix: &str) -> BTreeMap<(String, String), u64> {
+    let body = json!({"size": 0, "query": {"bool": {"filter": [time_range()]}}, "aggs": {"source": {
+        "terms": {"field": "eventSource", "size": 500},
+        "aggs": {"name": {"terms": {"field": "eventName", "size": 500}}},
+    }}});
+    let answer = search(prefix, &body);
+    let mut out = BTreeMap::new();
+    for source in answer["aggregations"]["source"]["buckets"].as_array().unwrap() {
+        assert_eq!(source["name"]["sum_other_doc_count"], 0);
+        for name in source["name"]["buckets"].as_array().unwrap() {
+            out.insert(
+                (
+                    source["key"].as_str().unwrap().to_string(),
+                    name["key"].as_str().unwrap().to_string(),
+                ),
+                name["doc_count"].as_u64().unwrap(),
+            );
+        }
+    }
+    out
+}
+
+fn count_where(calls: &BTreeMap<(String, String), u64>, pick: impl Fn(&str, &str) -> bool) -> u64 {
+    calls
+        .iter()
+        .filter(|((source, name), _)| pick(source, name))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+#[test]
+fn kibana_export_is_the_checked_in_file_and_follows_the_prefix() {
+    let checked_in = std::fs::read_to_string(repo_root().join("kibana/trailsearch.ndjson")).unwrap();
+    let run = trailsearch("unused", &["--index-prefix", "cloudtrail", "kibana", "export"]).expect_code(0);
+    assert!(
+        run.stdout == checked_in,
+        "kibana/trailsearch.ndjson differs from `trailsearch kibana export`: regenerate it"
+    );
+    // No cluster is asked: an unreachable one does not matter.
+    let offline = std::process::Command::new(trailsearch_bin())
+        .args(["--es-url", "http://127.0.0.1:9", "kibana", "export"])
+        .env_remove("TRAILSEARCH_INDEX_PREFIX")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(offline.stdout).unwrap(), checked_in);
+
+    let other = exported("t-kibana-prefix");
+    assert_eq!(other[0]["attributes"]["title"], "t-kibana-prefix-*");
+    assert_eq!(other[0]["id"], "trailsearch-t-kibana-prefix-index-pattern");
+    let bad = trailsearch("Bad Prefix", &["kibana", "export"]).expect_code(1);
+    assert!(bad.stderr.contains("index prefix"), "{bad}");
+}
+
+#[test]
+fn kibana_saved_searches_find_the_planted_events() {
+    let prefix = unique_prefix("kibana-searches");
+    ingest_fixtures(&prefix);
+    let searches = saved_searches(&exported(&prefix), &prefix);
+    assert_eq!(searches.len(), 12);
+    let calls = calls(&prefix);
+    let mut checked = BTreeSet::new();
+    let mut check = |slug: &str| {
+        assert!(checked.insert(slug.to_string()));
+        discover(&prefix, &searches[slug])
+    };
+
+    // The three seed questions.
+    let deletions = check("resource-deletions");
+    assert_eq!(ids(&deletions), BTreeSet::from([RDS_DELETION.to_string()]));
+    assert!(names(&deletions).iter().all(|n| !n.starts_with("Describe")));
+    assert_eq!(
+        deletions.len() as u64,
+        count_where(&calls, |_, n| ["Delete", "Terminate", "Remove"]
+            .iter()
+            .any(|p| n.starts_with(p)))
+    );
+    assert!(
+        count_where(&calls, |_, n| n.starts_with("Describe")) > 1000,
+        "Describe* noise is there to exclude"
+    );
+
+    let groups = check("security-group-changes");
+    assert_eq!(ids(&groups), SG_CHANGES.iter().map(|s| s.to_string()).collect());
+    assert_eq!(groups[0]["requestParameters"]["groupId"], "sg-0a1b2c3d4e5f67890");
+    assert!(count_where(&calls, |_, n| n == "DescribeSecurityGroups") > 100);
+
+    let errors = check("api-errors");
+    let error_ids = ids(&errors);
+    assert!(
+        CLI_ERRORS.iter().all(|id| error_ids.contains(*id)),
+        "{error_ids:?}"
+    );
+    assert!(errors.iter().all(|h| h["errorCode"].is_string()));
+    assert_eq!(
+        errors.len() as u64,
+        total(&prefix, json!({"exists": {"field": "errorCode"}}))
+    );
+    assert_eq!(errors.len(), 172);
+
+    // The security staples the corpus holds.
+    let denied = check("access-denied");
+    let denied_ids = ids(&denied);
+    assert!(CLI_ERRORS.iter().all(|id| denied_ids.contains(*id)));
+    let codes: BTreeSet<&str> = denied.iter().map(|h| h["errorCode"].as_str().unwrap()).collect();
+    assert_eq!(
+        codes,
+        BTreeSet::from([
+            "AccessDenied",
+            "AccessDeniedException",
+            "Client.UnauthorizedOperation"
+        ])
+    );
+    assert_eq!(
+        denied.len() as u64,
+        total(
+            &prefix,
+            json!({"terms": {"errorCode": ["AccessDenied", "AccessDeniedException", "Client.UnauthorizedOperation"]}})
+        )
+    );
+    assert_eq!(denied.len(), 83, "ThrottlingException is not a denial");
+
+    let sign_ins = check("console-sign-ins");
+    assert_eq!(names(&sign_ins), BTreeSet::from(["ConsoleLogin".to_string()]));
+    assert_eq!(
+        sign_ins.len() as u64,
+        count_where(&calls, |_, n| n == "ConsoleLogin")
+    );
+    assert_eq!(sign_ins.len(), 12);
+
+    let failures = check("console-sign-in-failures");
+    assert!(failures
+        .iter()
+        .all(|h| h["responseElements"]["ConsoleLogin"] == "Failure"));
+    assert_eq!(
+        failures.len() as u64,
+        total(
+            &prefix,
+            json!({"bool": {"filter": [{"term": {"eventName": "ConsoleLogin"}}, {"exists": {"field": "errorMessage"}}]}})
+        )
+    );
+    assert_eq!(failures.len(), 4);
+
+    let root = check("root-activity");
+    assert!(root.iter().all(|h| h["userIdentity"]["type"] == "Root"));
+    assert_eq!(
+        root.len() as u64,
+        total(
+            &prefix,
+            json!({"bool": {
+                "filter": [{"term": {"userIdentity.type": "Root"}}],
+                "must_not": [{"exists": {"field": "userIdentity.invokedBy"}}, {"term": {"eventType": "AwsServiceEvent"}}],
+            }})
+        )
+    );
+    assert_eq!(root.len(), 4);
+
+    let iam = check("iam-changes");
+    assert_eq!(
+        names(&iam),
+        BTreeSet::from(["CreateRole", "PutRolePolicy", "TagRole"].map(String::from))
+    );
+    assert_eq!(
+        iam.len() as u64,
+        count_where(&calls, |s, n| s == "iam.amazonaws.com"
+            && !["Get", "List", "Generate", "Simulate"]
+                .iter()
+                .any(|p| n.starts_with(p)))
+    );
+    assert!(
+        count_where(&calls, |s, _| s == "iam.amazonaws.com") > 100,
+        "IAM reads to exclude"
+    );
+
+    // Questions the corpus holds no answer to: nothing, exactly as the
+    // independent count says, though the services' read calls are there.
+    for (slug, source, reads) in [
+        ("cloudtrail-config-tampering", "cloudtrail.amazonaws.com", 0),
+        ("kms-key-disable-deletion", "kms.amazonaws.com", 600),
+        ("s3-bucket-access-changes", "s3.amazonaws.com", 400),
+        ("network-changes", "ec2.amazonaws.com", 600),
+    ] {
+        let hits = check(slug);
+        assert_eq!(hits.len(), 0, "{slug}: {:?}", names(&hits));
+        assert!(count_where(&calls, |s, _| s == source) >= reads, "{slug}");
+    }
+    assert_eq!(checked.len(), searches.len(), "every saved search ran");
+}
+
+/// One synthetic event for the questions the corpus does not answer.
+fn event(n: usize, source: &str, name: &str, read_only: bool, identity: Value) -> Value {
+    json!({
+        "eventVersion": "1.09",
+        "eventTime": format!("2024-03-16T10:{:02}:00Z", n),
+        "eventID": format!("syn-{n:02}-{name}"),
+        "eventSource": source,
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.66",
+        "userAgent": "aws-cli/2.15.30",
+        "readOnly": read_only,
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": "111122223333",
+        "userIdentity": identity,
+        "requestParameters": {"name": "x"},
+    })
+}
+
+#[test]
+fn kibana_saved_searches_find_synthetic_tampering_kms_s3_network_and_root_events() {
+    let prefix = unique_prefix("kibana-synthetic");
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    let mallory = json!({"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/mallory",
+                         "accountId": "111122223333", "userName": "mallory"});
+    let root = json!({"type": "Root", "arn": "arn:aws:iam::111122223333:root", "accountId": "111122223333"});
+    let root_via_service = json!({"type": "Root", "arn": "arn:aws:iam::111122223333:root",
+                                  "accountId": "111122223333", "invokedBy": "cloudformation.amazonaws.com"});
+    let calls: &[(&str, &[(&str, bool)])] = &[
+        (
+            "cloudtrail.amazonaws.com",
+            &[
+                ("StopLogging", false),
+                ("DeleteTrail", false),
+                ("UpdateTrail", false),
+                ("PutEventSelectors", false),
+                ("DescribeTrails", true),
+                ("GetTrailStatus", true),
+                ("LookupEvents", true),
+                ("StartLogging", false),
+            ],
+        ),
+        (
+            "config.amazonaws.com",
+            &[
+                ("DeleteConfigurationRecorder", false),
+                ("StopConfigurationRecorder", false),
+                ("DeleteDeliveryChannel", false),
+                ("DescribeConfigurationRecorders", true),
+            ],
+        ),
+        (
+            "kms.amazonaws.com",
+            &[
+                ("DisableKey", false),
+                ("ScheduleKeyDeletion", false),
+                ("DeleteImportedKeyMaterial", false),
+                ("DescribeKey", true),
+                ("EnableKey", false),
+                ("CancelKeyDeletion", false),
+            ],
+        ),
+        (
+            "s3.amazonaws.com",
+            &[
+                ("PutBucketPolicy", false),
+                ("DeleteBucketPolicy", false),
+                ("PutBucketAcl", false),
+                ("PutBucketPublicAccessBlock", false),
+                ("DeleteBucketPublicAccessBlock", false),
+                ("GetBucketPolicy", true),
+                ("GetBucketAcl", true),
+                ("GetBucketPublicAccessBlock", true),
+            ],
+        ),
+        (
+            "ec2.amazonaws.com",
+            &[
+                ("CreateNetworkAclEntry", false),
+                ("ReplaceNetworkAclAssociation", false),
+                ("CreateRoute", false),
+                ("DisassociateRouteTable", false),
+                ("AttachInternetGateway", false),
+                ("DeleteCustomerGateway", false),
+                ("CreateVpc", false),
+                ("ModifyVpcAttribute", false),
+                ("AcceptVpcPeeringConnection", false),
+                ("DescribeNetworkAcls", true),
+                ("DescribeRouteTables", true),
+                ("DescribeVpcs", true),
+                ("DescribeInternetGateways", true),
+                ("CreateTags", false),
+            ],
+        ),
+        (
+            "iam.amazonaws.com",
+            &[("CreateAccessKey", false), ("GetAccountSummary", true)],
+        ),
+    ];
+    let mut records = Vec::new();
+    for (source, list) in calls {
+        for (name, read_only) in *list {
+            records.push(event(records.len(), source, name, *read_only, mallory.clone()));
+        }
+    }
+    let n = records.len();
+    records.push(event(
+        n,
+        "iam.amazonaws.com",
+        "CreateAccessKey",
+        false,
+        root.clone(),
+    ));
+    records.push(event(
+        n + 1,
+        "s3.amazonaws.com",
+        "PutBucketPolicy",
+        false,
+        root_via_service,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("synthetic.json");
+    std::fs::write(&path, json!({"Records": records}).to_string()).unwrap();
+    trailsearch(&prefix, &["ingest", path.to_str().unwrap()]).expect_code(0);
+    refresh(&format!("{prefix}-*"));
+
+    let searches = saved_searches(&exported(&prefix), &prefix);
+    let found = |slug: &str| {
+        let hits = discover(&prefix, &searches[slug]);
+        let mut list: Vec<String> = hits
+            .iter()
+            .map(|h| h["eventName"].as_str().unwrap().to_string())
+            .collect();
+        list.sort();
+        list
+    };
+    let sorted = |list: &[&str]| {
+        let mut list: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+        list.sort();
+        list
+    };
+    assert_eq!(
+        found("cloudtrail-config-tampering"),
+        sorted(&[
+            "StopLogging",
+            "DeleteTrail",
+            "UpdateTrail",
+            "PutEventSelectors",
+            "DeleteConfigurationRecorder",
+            "StopConfigurationRecorder",
+            "DeleteDeliveryChannel",
+        ])
+    );
+    assert_eq!(
+        found("kms-key-disable-deletion"),
+        sorted(&["DisableKey", "ScheduleKeyDeletion", "DeleteImportedKeyMaterial"])
+    );
+    assert_eq!(
+        found("s3-bucket-access-changes"),
+        sorted(&[
+            "PutBucketPolicy",
+            "PutBucketPolicy",
+            "DeleteBucketPolicy",
+            "PutBucketAcl",
+            "PutBucketPublicAccessBlock",
+            "DeleteBucketPublicAccessBlock",
+        ])
+    );
+    assert_eq!(
+        found("network-changes"),
+        sorted(&[
+            "CreateNetworkAclEntry",
+            "ReplaceNetworkAclAssociation",
+            "CreateRoute",
+            "DisassociateRouteTable",
+            "AttachInternetGateway",
+            "DeleteCustomerGateway",
+            "CreateVpc",
+            "ModifyVpcAttribute",
+            "AcceptVpcPeeringConnection",
+        ])
+    );
+    // Root itself, not root's credentials used by a service on its behalf.
+    let root_hits = discover(&prefix, &searches["root-activity"]);
+    assert_eq!(
+        ids(&root_hits),
+        BTreeSet::from([format!("syn-{n:02}-CreateAccessKey")])
+    );
+    assert_eq!(
+        found("iam-changes"),
+        sorted(&["CreateAccessKey", "CreateAccessKey"])
+    );
+    assert_eq!(
+        found("resource-deletions"),
+        sorted(&[
+            "DeleteTrail",
+            "DeleteConfigurationRecorder",
+            "DeleteDeliveryChannel",
+            "DeleteImportedKeyMaterial",
+            "DeleteBucketPolicy",
+            "DeleteBucketPublicAccessBlock",
+            "DeleteCustomerGateway",
+        ])
+    );
+    for slug in [
+        "security-group-changes",
+        "api-errors",
+        "access-denied",
+        "console-sign-ins",
+    ] {
+        assert_eq!(found(slug), Vec::<String>::new(), "{slug}");
+    }
+}
+
+// --- visualizations ---------------------------------------------------------
+
+/// The interval Kibana's `auto` resolves to is the time picker's business;
+/// for this four-day range the test uses three hours.
+const AUTO_INTERVAL: &str = "3h";
+
+/// Translates a visualization's stored aggregations into the request Kibana
+/// sends (`AggConfigs.toDsl`): bucket aggregations nested in the order they
+/// are listed, under their agg ids; `count` is each bucket's `doc_count`, so
+/// it adds nothing; terms ordered by the count metric order by `_count`;
+/// each filters-agg filter is the Lucene query decorated as Kibana decorates
+/// it, keyed by its label.
+fn kibana_aggs(aggs: &[Value]) -> Value {
+    let mut buckets: Vec<(String, Value)> = Vec::new();
+    for agg in aggs.iter().filter(|a| a["enabled"] == true) {
+        let id = agg["id"].as_str().unwrap().to_string();
+        let params = &agg["params"];
+        let dsl = match agg["type"].as_str().unwrap() {
+            "count" => {
+                assert_eq!(agg["schema"], "metric");
+                continue;
+            }
+            "terms" => {
+                let order_by = params["orderBy"].as_str().unwrap();
+                let metric = aggs
+                    .iter()
+                    .find(|a| a["id"] == order_by)
+                    .expect("orderBy names an agg");
+                assert_eq!(metric["type"], "count", "ordered by the count");
+                assert_eq!(params["otherBucket"], false);
+                assert_eq!(params["missingBucket"], false);
+                json!({"terms": {
+                    "field": params["field"],
+                    "size": params["size"],
+                    "order": {"_count": params["order"]},
+                }})
+            }
+            "date_histogram" => {
+                assert_eq!(params["interval"], "auto");
+                json!({"date_histogram": {
+                    "field": params["field"],
+                    "fixed_interval": AUTO_INTERVAL,
+                    "time_zone": "UTC",
+                    "min_doc_count": params["min_doc_count"],
+                }})
+            }
+            "filters" => {
+                let mut filters = serde_json::Map::new();
+                for filter in params["filters"].as_array().unwrap() {
+                    assert_eq!(filter["input"]["language"], "lucene");
+                    let query = filter["input"]["query"].as_str().unwrap();
+                    let label = filter["label"]
+                        .as_str()
+                        .filter(|l| !l.is_empty())
+                        .unwrap_or(query);
+                    filters.insert(label.to_string(), kibana_query_without_time(query));
+                }
+                json!({"filters": {"filters": filters}})
+            }
+            other => panic!("no translation for agg type {other}"),
+        };
+        buckets.push((id, dsl));
+    }
+    let mut nested: Option<(String, Value)> = None;
+    for (id, mut dsl) in buckets.into_iter().rev() {
+        if let Some((inner_id, inner)) = nested.take() {
+            dsl["aggs"] = json!({ inner_id: inner });
+        }
+        nested = Some((id, dsl));
+    }
+    let (id, dsl) = nested.expect("a bucket aggregation");
+    json!({ id: dsl })
+}
+
+fn kibana_query_without_time(query: &str) -> Value {
+    json!({"bool": {"must": [kibana_lucene(query)], "filter": [], "should": [], "must_not": []}})
+}
+
+/// Rows of a bucket tree: the keys down to a leaf, and the leaf's count.
+fn rows(aggregations: &Value, aggs: &[Value]) -> Vec<(Vec<String>, u64)> {
+    let ids: Vec<&str> = aggs
+        .iter()
+        .filter(|a| a["enabled"] == true && a["type"] != "count")
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    fn walk(node: &Value, ids: &[&str], keys: &mut Vec<String>, out: &mut Vec<(Vec<String>, u64)>) {
+        let Some((id, rest)) = ids.split_first() else {
+            out.push((keys.clone(), node["doc_count"].as_u64().unwrap()));
+            return;
+        };
+        let buckets = &node[*id]["buckets"];
+        let list: Vec<(String, &Value)> = match buckets {
+            Value::Array(list) => list
+                .iter()
+                .map(|b| {
+                    let key = b["key_as_string"]
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| match &b["key"] {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        });
+                    (key, b)
+                })
+                .collect(),
+            Value::Object(map) => map.iter().map(|(k, b)| (k.clone(), b)).collect(),
+            other => panic!("no buckets under {id}: {other}"),
+        };
+        assert!(!list.is_empty(), "empty buckets under agg {id}");
+        for (key, bucket) in list {
+            keys.push(key);
+            walk(bucket, rest, keys, out);
+            keys.pop();
+        }
+    }
+    let mut out = Vec::new();
+    walk(aggregations, &ids, &mut Vec::new(), &mut out);
+    out
+}
+
+/// Runs a visualization as Kibana would: its search source's query, the
+/// time range, and the aggregations of its `visState`.
+fn run_visualization(prefix: &str, object: &Value) -> (u64, Vec<(Vec<String>, u64)>) {
+    let state = json_string(&object["attributes"]["visState"]);
+    let aggs = state["aggs"].as_array().unwrap();
+    let body = json!({
+        "size": 0,
+        "track_total_hits": true,
+        "query": kibana_query(&saved_query(object)),
+        "aggs": kibana_aggs(aggs),
+    });
+    let answer = search(prefix, &body);
+    (
+        answer["hits"]["total"]["value"].as_u64().unwrap(),
+        rows(&answer["aggregations"], aggs),
+    )
+}
+
+fn sum(rows: &[(Vec<String>, u64)], pick: impl Fn(&[String]) -> bool) -> u64 {
+    rows.iter().filter(|(k, _)| pick(k)).map(|(_, n)| n).sum()
+}
+
+#[test]
+fn kibana_visualizations_aggregate_the_corpus() {
+    let prefix = unique_prefix("kibana-vis");
+    ingest_fixtures(&prefix);
+    let manifest = manifest();
+    let events = manifest["distinct_events"].as_u64().unwrap();
+    let objects = exported(&prefix);
+    let vis_start = format!("trailsearch-{prefix}-vis-");
+    let mut seen = BTreeSet::new();
+    let failed_calls = total(
+        &prefix,
+        json!({"bool": {"should": [{"exists": {"field": "errorCode"}}, {"exists": {"field": "errorMessage"}}]}}),
+    );
+    for object in objects.iter().filter(|o| o["type"] == "visualization") {
+        let slug = object["id"]
+            .as_str()
+            .unwrap()
+            .strip_prefix(&vis_start)
+            .unwrap()
+            .to_string();
+        let (hits, rows) = run_visualization(&prefix, object);
+        assert!(!rows.is_empty(), "{slug}");
+        // Each first-level terms bucket counts what a term query counts.
+        let check_terms = |field: &str| {
+            let keys: BTreeSet<&String> = rows.iter().map(|(k, _)| &k[0]).collect();
+            for key in keys {
+                let mut filter = vec![json!({"term": {field: key}})];
+                if slug == "errors-by-code" {
+                    filter.push(json!({"exists": {"field": "errorCode"}}));
+                }
+                let expected = total(&prefix, json!({"bool": {"filter": filter}}));
+                assert_eq!(sum(&rows, |k| &k[0] == key), expected, "{slug} {key}");
+            }
+        };
+        match slug.as_str() {
+            "events-over-time" => {
+                assert_eq!(hits, events);
+                assert_eq!(
+                    sum(&rows, |_| true),
+                    events,
+                    "every event in one interval and outcome"
+                );
+                assert_eq!(sum(&rows, |k| k[1] == "failure"), failed_calls);
+                assert_eq!(failed_calls, 176);
+                assert_eq!(sum(&rows, |k| k[1] == "success"), events - failed_calls);
+                let intervals: BTreeSet<&String> = rows.iter().map(|(k, _)| &k[0]).collect();
+                assert!(intervals.len() >= 20, "{intervals:?}");
+                assert!(
+                    intervals.iter().all(|t| t.starts_with("2024-03-1")),
+                    "{intervals:?}"
+                );
+            }
+            "top-event-names" => {
+                assert_eq!(rows.len(), 20);
+                assert_eq!(rows[0], (vec!["Decrypt".to_string()], 469));
+                assert!(rows.windows(2).all(|w| w[0].1 >= w[1].1), "by count, descending");
+                check_terms("eventName");
+            }
+            "top-users" => {
+                assert_eq!(rows.len(), 20);
+                assert_eq!(
+                    rows[0],
+                    (
+                        vec!["arn:aws:sts::111122223333:assumed-role/orders-fn/orders-processor".to_string()],
+                        414
+                    )
+                );
+                check_terms("userIdentity.arn");
+            }
+            "top-source-ips" => {
+                assert_eq!(rows.len(), 20);
+                assert_eq!(rows[0], (vec!["44.211.53.8".to_string()], 497));
+                assert!(rows.iter().any(|(k, _)| k[0] == "cloudtrail.amazonaws.com"));
+                check_terms("sourceIPAddress");
+            }
+            "user-agents" => {
+                assert_eq!(rows.len(), 20);
+                check_terms("userAgent");
+            }
+            "errors-by-code" => {
+                assert_eq!(hits, 172, "the search source keeps calls with an errorCode");
+                let codes: BTreeMap<&str, u64> = [
+                    ("ThrottlingException", 89),
+                    ("AccessDenied", 41),
+                    ("Client.UnauthorizedOperation", 39),
+                    ("AccessDeniedException", 3),
+                ]
+                .into();
+                for (code, n) in &codes {
+                    assert_eq!(sum(&rows, |k| k[0] == *code), *n, "{code}");
+                }
+                assert_eq!(sum(&rows, |_| true), 172, "no code has more than 5 services here");
+                assert_eq!(
+                    rows.iter()
+                        .filter(|(k, _)| k[0] == "AccessDeniedException")
+                        .collect::<Vec<_>>(),
+                    [&(
+                        vec![
+                            "AccessDeniedException".to_string(),
+                            "ssm.amazonaws.com".to_string()
+                        ],
+                        3
+                    )]
+                );
+                check_terms("errorCode");
+            }
+            "events-by-account-region" => {
+                for (account, n) in manifest["records_per_account"].as_object().unwrap() {
+                    assert_eq!(sum(&rows, |k| k[0] == *account), n.as_u64().unwrap(), "{account}");
+                }
+                for (region, n) in manifest["records_per_region"].as_object().unwrap() {
+                    assert_eq!(sum(&rows, |k| k[1] == *region), n.as_u64().unwrap(), "{region}");
+                }
+                assert_eq!(sum(&rows, |_| true), events);
+            }
+            "read-vs-write" => {
+                let get = |label: &str| sum(&rows, |k| k[0] == label);
+                assert_eq!(get("Read"), total(&prefix, json!({"term": {"readOnly": true}})));
+                assert_eq!(get("Write"), total(&prefix, json!({"term": {"readOnly": false}})));
+                assert_eq!(
+                    (get("Read"), get("Write"), get("No readOnly field")),
+                    (3017, 511, 5)
+                );
+                assert_eq!(
+                    sum(&rows, |_| true),
+                    events,
+                    "the three filters cover every event once"
+                );
+            }
+            other => panic!("no expectations for visualization {other}"),
+        }
+        seen.insert(slug);
+    }
+    assert_eq!(seen.len(), 8, "every visualization ran: {seen:?}");
+}
+
+#[test]
+fn kibana_investigation_filters_narrow_as_their_labels_say() {
+    let prefix = unique_prefix("kibana-filters");
+    ingest_fixtures(&prefix);
+    let objects = exported(&prefix);
+    let dashboard = objects
+        .iter()
+        .find(|o| o["id"] == format!("trailsearch-{prefix}-dashboard-investigation"))
+        .unwrap();
+    let source = json_string(&dashboard["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"]);
+    let events = manifest()["distinct_events"].as_u64().unwrap();
+    let mut counts = BTreeMap::new();
+    for filter in source["filter"].as_array().unwrap() {
+        // Kibana puts an enabled filter in bool.filter, or bool.must_not when negated.
+        let clause = if filter["meta"]["negate"] == true {
+            "must_not"
+        } else {
+            "filter"
+        };
+        let query = json!({"bool": {clause: [filter["query"].clone()]}});
+        counts.insert(
+            filter["meta"]["alias"].as_str().unwrap().to_string(),
+            total(&prefix, query),
+        );
+    }
+    assert_eq!(
+        counts["Writes only"],
+        total(&prefix, json!({"term": {"readOnly": false}}))
+    );
+    assert_eq!(counts["Writes only"], 511);
+    assert_eq!(counts["Failures only"], 176);
+    assert_eq!(
+        counts["Not AWS services"],
+        events - total(&prefix, json!({"term": {"userIdentity.type": "AWSService"}}))
+    );
+    assert_eq!(counts["Not AWS services"], events - 349);
+}
+
+// --- import -------------------------------------------------------------------
+
+/// `tests/servers/kibana_stub.py`; killed on drop.
+struct Stub {
+    child: Child,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Stub {
+    fn start(args: &[&str]) -> Stub {
+        let dir = tempfile::tempdir().unwrap();
+        let log = std::fs::File::create(dir.path().join("stub.log")).unwrap();
+        let python = repo_root().join(".venv/bin/python");
+        let mut child = Command::new(&python)
+            .arg(repo_root().join("tests/servers/kibana_stub.py"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}; run scripts/bootstrap", python.display()));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = serde_json::from_str::<Value>(&line)
+            .ok()
+            .and_then(|v| v["url"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("kibana stub said {line:?}"));
+        Stub { child, url, dir }
+    }
+
+    /// The logged requests.
+    fn requests(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.path().join("stub.log"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("stub log line {l}")))
+            .collect()
+    }
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn setup_with(prefix: &str, stub: &Stub, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "--es-user",
+        "trailsearch",
+        "--es-password",
+        "kibana-stub-secret",
+        "setup",
+        "--kibana-url",
+        &stub.url,
+    ];
+    args.extend_from_slice(extra);
+    trailsearch(prefix, &args)
+}
+
+const STUB_CREDENTIALS: [&str; 4] = ["--user", "trailsearch", "--password", "kibana-stub-secret"];
+
+#[test]
+fn kibana_setup_imports_into_kibana_and_opensearch_dashboards() {
+    for (flavour, product, version, header, other_header) in [
+        ("kibana", "Kibana", "8.15.3", "kbn-xsrf", "osd-xsrf"),
+        ("osd", "OpenSearch Dashboards", "2.17.0", "osd-xsrf", "kbn-xsrf"),
+    ] {
+        let prefix = unique_prefix(&format!("kibana-import-{flavour}"));
+        let stub = Stub::start(&[&["--flavour", flavour][..], &STUB_CREDENTIALS[..]].concat());
+        let run = setup_with(&prefix, &stub, &[]).expect_code(0);
+        let expected = exported(&prefix);
+        assert!(
+            run.stdout.contains(&format!(
+                "{product} {version} at {}/: 23 of 23 saved objects imported (index pattern {prefix}-*, 12 searches, 8 visualizations, dashboards \"CloudTrail overview [{prefix}]\", \"CloudTrail investigation [{prefix}]\")",
+                stub.url
+            )),
+            "{run}"
+        );
+        assert!(
+            run.stdout.contains(&format!("template {prefix}-events")),
+            "templates first: {run}"
+        );
+
+        let requests = stub.requests();
+        assert_eq!(requests.len(), 2, "{requests:#?}");
+        let (status, import) = (&requests[0], &requests[1]);
+        assert_eq!(
+            (status["method"].as_str(), status["path"].as_str()),
+            (Some("GET"), Some("/api/status"))
+        );
+        assert_eq!(import["method"], "POST");
+        assert_eq!(import["path"], "/api/saved_objects/_import?overwrite=true");
+        assert_eq!(import["ok"], true, "{import:#}");
+        assert_eq!(import["problems"], json!([]));
+        let headers = &import["headers"];
+        assert_eq!(headers[header], "true");
+        assert!(headers.get(other_header).is_none());
+        assert_eq!(headers["authorization"], "(present)", "the cluster's credentials");
+        assert!(headers.get("content-encoding").is_none());
+        assert!(headers["content-type"]
+            .as_str()
+            .unwrap()
+            .starts_with("multipart/form-data; boundary="));
+        assert_eq!(
+            import["parts"],
+            json!([{"name": "file", "filename": "trailsearch.ndjson", "content_type": "application/x-ndjson"}])
+        );
+        assert_eq!(
+            import["objects"],
+            Value::Array(expected),
+            "the file part is the export"
+        );
+        assert_eq!(import["stored"], 23);
+
+        // Stable IDs: importing again overwrites, nothing is duplicated.
+        setup_with(&prefix, &stub, &[]).expect_code(0);
+        let again = stub.requests();
+        assert_eq!(again.len(), 4);
+        assert_eq!(again[3]["stored"], 23, "{:#}", again[3]);
+    }
+}
+
+#[test]
+fn kibana_setup_reports_refused_objects_and_undetectable_products() {
+    let prefix = unique_prefix("kibana-import-errors");
+
+    // Objects refused: each is named on stderr, and setup exits 1.
+    let refused_id = format!("trailsearch-{prefix}-vis-top-users");
+    let stub = Stub::start(
+        &[
+            &["--flavour", "kibana", "--refuse", &refused_id][..],
+            &STUB_CREDENTIALS[..],
+        ]
+        .concat(),
+    );
+    let run = setup_with(&prefix, &stub, &[]).expect_code(1);
+    assert!(run.stdout.contains("22 of 23 saved objects imported"), "{run}");
+    assert!(
+        run.stderr.contains(&format!(
+            "error: saved object visualization {refused_id} (\"Top users [{prefix}]\"): unknown: mapping set to strict"
+        )),
+        "{run}"
+    );
+
+    // A status that names no product (Kibana's answer to anonymous callers):
+    // setup says to pass --kibana-flavour; with it, no status is asked.
+    let redacted = Stub::start(&[&["--flavour", "redacted"][..], &STUB_CREDENTIALS[..]].concat());
+    let run = setup_with(&prefix, &redacted, &[]).expect_code(1);
+    assert!(run.stderr.contains("--kibana-flavour kibana|osd"), "{run}");
+    let run = setup_with(&prefix, &redacted, &["--kibana-flavour", "kibana"]).expect_code(0);
+    assert!(run.stdout.contains("Kibana at "), "{run}");
+    let requests = redacted.requests();
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    assert_eq!(requests[1]["headers"]["kbn-xsrf"], "true");
+
+    // The wrong flavour forced: Dashboards wants osd-xsrf and says so.
+    let osd = Stub::start(&[&["--flavour", "osd"][..], &STUB_CREDENTIALS[..]].concat());
+    let run = setup_with(&prefix, &osd, &["--kibana-flavour", "kibana"]).expect_code(1);
+    assert!(
+        run.stderr.contains("HTTP 400") && run.stderr.contains("osd-xsrf"),
+        "{run}"
+    );
+
+    // Wrong credentials are the server's 401, shown.
+    let strict = Stub::start(&["--flavour", "kibana", "--user", "someone", "--password", "else"]);
+    let run = setup_with(&prefix, &strict, &[]).expect_code(1);
+    assert!(
+        run.stderr.contains("HTTP 401") && run.stderr.contains("api/status"),
+        "{run}"
+    );
+
+    // A URL that is not one.
+    let run = trailsearch(&prefix, &["setup", "--kibana-url", "kibana:5601"]).expect_code(1);
+    assert!(run.stderr.contains("--kibana-url"), "{run}");
+    let run = trailsearch(
+        &prefix,
+        &["setup", "--kibana-url", "http://x", "--kibana-flavour", "grafana"],
+    )
+    .expect_code(2);
+    assert!(run.stderr.contains("kibana or osd"), "{run}");
+}
