@@ -114,6 +114,17 @@ pub struct SavedSearch {
     pub columns: Vec<&'static str>,
 }
 
+/// Both sign-in searches show who, from where, with what, and the result.
+const SIGN_IN_COLUMNS: &[&str] = &[
+    USER_ARN,
+    USER_TYPE,
+    SOURCE_IP,
+    USER_AGENT,
+    CONSOLE_LOGIN,
+    MFA_USED,
+    ERROR_MESSAGE,
+];
+
 /// The saved searches, in dashboard order.
 pub fn saved_searches() -> Vec<SavedSearch> {
     let columns = |list: &[&'static str]| list.iter().map(|c| field(c)).collect::<Vec<_>>();
@@ -207,15 +218,7 @@ pub fn saved_searches() -> Vec<SavedSearch> {
             title: "Console sign-ins",
             description: "AWS console sign-ins, successful or not, with MFA use.",
             query: is(EVENT_TYPE, "AwsConsoleSignIn"),
-            columns: columns(&[
-                USER_ARN,
-                USER_TYPE,
-                SOURCE_IP,
-                USER_AGENT,
-                CONSOLE_LOGIN,
-                MFA_USED,
-                ERROR_MESSAGE,
-            ]),
+            columns: columns(SIGN_IN_COLUMNS),
         },
         SavedSearch {
             slug: "console-sign-in-failures",
@@ -227,15 +230,7 @@ pub fn saved_searches() -> Vec<SavedSearch> {
                 is(OUTCOME, "failure"),
                 is(CONSOLE_LOGIN, "Failure")
             ),
-            columns: columns(&[
-                USER_ARN,
-                USER_TYPE,
-                SOURCE_IP,
-                USER_AGENT,
-                CONSOLE_LOGIN,
-                MFA_USED,
-                ERROR_MESSAGE,
-            ]),
+            columns: columns(SIGN_IN_COLUMNS),
         },
         SavedSearch {
             slug: "root-activity",
