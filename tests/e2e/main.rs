@@ -1,8 +1,10 @@
 //! End-to-end tests: the `trailsearch` binary against a real test cluster.
 
 mod auth;
+mod bad_input;
 mod cli;
 mod compose;
+mod deadletter;
 mod infra;
 mod ingest;
 mod kibana;

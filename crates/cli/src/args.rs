@@ -33,6 +33,9 @@ pub enum Command {
     Prune(PruneArgs),
     /// Kibana / OpenSearch Dashboards saved objects (index pattern, searches, visualizations, dashboards).
     Kibana(KibanaArgs),
+    /// Dead letters: list them by reason, or replay them through the current mapping.
+    #[command(subcommand)]
+    Deadletter(DeadletterCommand),
 }
 
 #[derive(Debug, Args)]
@@ -244,4 +247,29 @@ pub struct SearchArgs {
     /// table, or json (one document per line).
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeadletterCommand {
+    /// Count the dead letters in <prefix>_deadletter by reason, most frequent first.
+    List(DeadletterListArgs),
+    /// Shape every dead letter again with the current mapping and send it; remove each one now in an event index (indexed or duplicate).
+    Replay(DeadletterReplayArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeadletterListArgs {
+    /// table, or json (one object: index, total, reasons).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DeadletterReplayArgs {
+    /// table, or json (one object: the report's counts and the reasons of what stays).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+    /// Dead letters read, sent and removed per round.
+    #[arg(long, default_value_t = 500, hide = true)]
+    pub page_size: usize,
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod cluster;
+mod deadletter;
 mod ingest;
 mod kibana;
 mod progress;
@@ -44,6 +45,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Search(args) => search::run(&cli.cluster, &args).await,
         Command::Prune(args) => prune::run(&cli.cluster, &args).await,
         Command::Kibana(args) => kibana::run(&cli.cluster, &args),
+        Command::Deadletter(command) => deadletter::run(&cli.cluster, &command).await,
     }
 }
 

@@ -9,10 +9,14 @@
 pub enum ReadError {
     /// The underlying reader failed, or the gzip stream is corrupt or
     /// truncated.
-    #[error("cannot read the object at byte {offset}: {source}")]
+    #[error("cannot read the object at byte {offset}{}: {source}", in_record(.index))]
     Io {
         /// Bytes of JSON consumed before the failure.
         offset: u64,
+        /// Zero-based index of the record being read when the input failed,
+        /// if the failure came inside or just before a record (a gzip stream
+        /// cut off mid-record, say).
+        index: Option<usize>,
         /// The I/O (or decompression) error.
         #[source]
         source: std::io::Error,
@@ -47,7 +51,13 @@ impl ReadError {
     pub fn record_index(&self) -> Option<usize> {
         match self {
             ReadError::Malformed { index, .. } => Some(*index),
-            ReadError::Io { .. } | ReadError::NotCloudTrail { .. } => None,
+            ReadError::Io { index, .. } => *index,
+            ReadError::NotCloudTrail { .. } => None,
         }
     }
+}
+
+/// `" in record N"` for a failure inside a record, else nothing.
+fn in_record(index: &Option<usize>) -> String {
+    index.map(|i| format!(" in record {i}")).unwrap_or_default()
 }

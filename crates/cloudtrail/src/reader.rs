@@ -337,7 +337,11 @@ enum Fault {
 impl Fault {
     fn in_record(self, index: usize) -> ReadError {
         match self {
-            Fault::Io { offset, source } => ReadError::Io { offset, source },
+            Fault::Io { offset, source } => ReadError::Io {
+                offset,
+                index: Some(index),
+                source,
+            },
             Fault::Eof { offset } => ReadError::Malformed {
                 index,
                 offset,
@@ -353,7 +357,11 @@ impl Fault {
 
     fn outside(self) -> ReadError {
         match self {
-            Fault::Io { offset, source } => ReadError::Io { offset, source },
+            Fault::Io { offset, source } => ReadError::Io {
+                offset,
+                index: None,
+                source,
+            },
             Fault::Eof { offset } => ReadError::NotCloudTrail {
                 offset,
                 reason: "unexpected end of input".into(),

@@ -272,8 +272,14 @@ fn truncated_or_corrupt_gzip_is_an_io_error() {
     for cut in [gz.len() / 2, gz.len() - 4, 12] {
         let err = error(&gz[..cut]);
         assert!(matches!(err, ReadError::Io { .. }), "cut {cut}: {err:?}");
-        assert_eq!(err.record_index(), None);
     }
+    // Cut off in the header: no record is involved.
+    assert_eq!(error(&gz[..12]).record_index(), None);
+    // Cut off mid-stream: the record being read is named.
+    let err = error(&gz[..gz.len() / 2]);
+    let index = err.record_index().expect("a record is involved");
+    assert!(index < 500, "{err}");
+    assert!(err.to_string().contains(&format!("in record {index}:")), "{err}");
     let mut corrupt = gz.clone();
     for b in &mut corrupt[20..40] {
         *b ^= 0x55;
@@ -286,7 +292,9 @@ fn truncated_or_corrupt_gzip_is_an_io_error() {
 fn underlying_read_error_is_io_with_offset() {
     let err = read_all(Failing(br#"{"Records":[{"a":1},"#)).unwrap_err();
     match err {
-        ReadError::Io { offset, ref source } => {
+        ReadError::Io {
+            offset, ref source, ..
+        } => {
             assert_eq!(offset, 20);
             assert_eq!(source.to_string(), "disk on fire");
         }

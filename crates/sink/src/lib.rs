@@ -27,6 +27,7 @@ assert_eq!(outcomes, [ItemOutcome::Created, ItemOutcome::Duplicate]);
 mod auth;
 mod bulk;
 mod client;
+mod deadletter;
 mod error;
 mod flavour;
 mod kibana;
@@ -42,6 +43,10 @@ pub use crate::{
         BULK_FILTER_PATH,
     },
     client::{BatchError, DocumentSink, Settled, Sink},
+    deadletter::{
+        delete_dead_letters, documents_exist, group_by_reason, reason_group, DeadLetter, DeadLetterScroll,
+        ReasonCount,
+    },
     error::SinkError,
     flavour::{ClusterInfo, Distribution},
     kibana::{
