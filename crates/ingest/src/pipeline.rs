@@ -324,11 +324,11 @@ fn describe_read_error(error: &ReadError) -> ObjectFailure {
         ),
         _ => true,
     };
-    let hint = match error {
-        ReadError::NotCloudTrail { .. } => {
-            "; is this a CloudTrail log object? digests and other logs are skipped by key"
-        }
-        _ => "; records before this point were ingested; re-ingest the object once it is complete",
+    // Before the first record nothing was ingested, and the object is
+    // likely not a log at all; after it, what came before is in.
+    let hint = match error.record_index() {
+        None | Some(0) => "; is this a CloudTrail log object? digests and other logs are skipped by key",
+        Some(_) => "; records before this point were ingested; re-ingest the object once it is complete",
     };
     ObjectFailure {
         message: format!("{error}{hint}"),
