@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod compose;
 mod deadletter;
+mod faults;
 mod infra;
 mod ingest;
 mod kibana;

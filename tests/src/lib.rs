@@ -395,3 +395,67 @@ pub fn bootstrap_bin() -> PathBuf {
     );
     bin
 }
+
+/// `GET path` from a loopback HTTP server other than the cluster (a test
+/// proxy, say): the status and the body as JSON (a string if it is not).
+pub fn http_get_at(base_url: &str, path: &str) -> (u16, Value) {
+    let host = base_url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(host).unwrap_or_else(|e| panic!("{host}: {e}"));
+    write!(
+        stream,
+        "GET /{} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+        path.trim_start_matches('/')
+    )
+    .expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let text = String::from_utf8_lossy(&raw);
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (
+        status,
+        serde_json::from_str(rest).unwrap_or(Value::String(rest.to_string())),
+    )
+}
+
+/// [`trailsearch_at`], also measuring the run's peak resident memory in KiB
+/// (`/usr/bin/time -v`'s "Maximum resident set size"; `None` where
+/// `/usr/bin/time` is missing).
+pub fn trailsearch_at_measured(
+    url: &str,
+    prefix: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Run, Option<u64>) {
+    let time = Path::new("/usr/bin/time");
+    if !time.exists() {
+        return (trailsearch_at(url, prefix, args, env), None);
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("time.txt");
+    let mut command = Command::new(time);
+    for (name, _) in std::env::vars_os() {
+        let text = name.to_string_lossy().to_ascii_uppercase();
+        if text.starts_with("AWS_") || text.starts_with("TRAILSEARCH_") || text.ends_with("_PROXY") {
+            command.env_remove(&name);
+        }
+    }
+    command
+        .arg("-v")
+        .arg("-o")
+        .arg(&out)
+        .arg(trailsearch_bin())
+        .args(args)
+        .env("TRAILSEARCH_ES_URL", url)
+        .env("TRAILSEARCH_INDEX_PREFIX", prefix)
+        .env("TRAILSEARCH_REPLICAS", "0")
+        .envs(env.iter().copied())
+        .current_dir(repo_root());
+    let result = run(command);
+    let peak = std::fs::read_to_string(&out).ok().and_then(|text| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+            .and_then(|v| v.trim().parse().ok())
+    });
+    (result, peak)
+}
