@@ -2,6 +2,7 @@
 //! succeed later, degrades and dead-letters what the cluster refuses.
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -79,6 +80,10 @@ pub struct Sink {
     shaper: Shaper,
     policy: RetryPolicy,
     max_retry_time: Duration,
+    /// Since when whole requests have been failing, shared by every batch
+    /// (and clone): a cluster that stays down ends the run after one
+    /// `max_retry_time`, not one per batch.
+    failing_since: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Sink {
@@ -89,7 +94,17 @@ impl Sink {
             shaper,
             policy,
             max_retry_time,
+            failing_since: Arc::new(Mutex::new(None)),
         }
+    }
+
+    fn note_failure(&self) -> Instant {
+        let mut since = self.failing_since.lock().unwrap_or_else(|p| p.into_inner());
+        *since.get_or_insert_with(Instant::now)
+    }
+
+    fn note_success(&self) {
+        *self.failing_since.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// The transport.
@@ -162,20 +177,36 @@ impl Sink {
 
 impl DocumentSink for Sink {
     async fn settle(&self, docs: Vec<Document>) -> Result<Settled, BatchError> {
-        let started = Instant::now();
+        // The retry budget runs from the last progress (or from when the
+        // cluster started failing, if earlier), not from the first try: a
+        // batch that keeps settling items is never given up on.
+        let mut progress_at = Instant::now();
         let mut settled = Settled::default();
-        let mut backoff = self
-            .policy
-            .backoff(started.elapsed().as_nanos() as u64 ^ docs.len() as u64);
+        // Jitter differs between batches so that retries do not move in step.
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let mut backoff = self.policy.backoff(seed);
         let mut pending = docs;
         let mut last_error: Option<SinkError> = None;
         // Each document gets one degraded try; refused again, it is dead-lettered.
         let mut degraded_once: HashSet<String> = HashSet::new();
+        // Sent in a request whose answer was lost: the cluster may have
+        // created them, so a later 409 may be this run's own write.
+        let mut maybe_created: HashSet<String> = HashSet::new();
         while !pending.is_empty() {
             let mut retry_later = false;
+            let mut budget_start = progress_at;
             match self.send_bulk(&pending).await {
                 Err(error) if error.is_retryable() => {
                     tracing::warn!(error = %error, documents = pending.len(), "bulk request failed; retrying");
+                    budget_start = budget_start.min(self.note_failure());
+                    if matches!(
+                        error,
+                        SinkError::Transport { .. } | SinkError::Status { status: 500.., .. }
+                    ) {
+                        maybe_created.extend(pending.iter().map(|d| d.id.clone()));
+                    }
                     last_error = Some(error);
                     retry_later = true;
                 }
@@ -187,10 +218,22 @@ impl DocumentSink for Sink {
                     });
                 }
                 Ok(outcomes) => {
+                    self.note_success();
+                    let before = pending.len();
                     let mut next = Vec::new();
+                    let mut retried = 0;
                     for (doc, outcome) in pending.into_iter().zip(outcomes) {
                         match outcome {
                             ItemOutcome::Created => settled.count_created(doc.kind),
+                            // A dead letter this run may have written itself is
+                            // still a dead letter: never hide one as a duplicate.
+                            // (An event stays a duplicate: it may have existed before.)
+                            ItemOutcome::Duplicate
+                                if doc.kind == DocumentKind::DeadLetter
+                                    && maybe_created.contains(&doc.id) =>
+                            {
+                                settled.dead_lettered += 1
+                            }
                             ItemOutcome::Duplicate => settled.duplicates += 1,
                             ItemOutcome::Retry { status, reason } => {
                                 last_error = Some(SinkError::Status {
@@ -200,6 +243,7 @@ impl DocumentSink for Sink {
                                     body: reason,
                                 });
                                 retry_later = true;
+                                retried += 1;
                                 next.push(doc);
                             }
                             ItemOutcome::Rejected { reason, .. } => match doc.kind {
@@ -226,11 +270,17 @@ impl DocumentSink for Sink {
                             },
                         }
                     }
+                    if retried < before {
+                        // Progress: the budget and the backoff start again.
+                        progress_at = Instant::now();
+                        budget_start = progress_at;
+                        backoff = self.policy.backoff(seed ^ before as u64);
+                    }
                     pending = next;
                 }
             }
             if retry_later && !pending.is_empty() {
-                let remaining = self.max_retry_time.saturating_sub(started.elapsed());
+                let remaining = self.max_retry_time.saturating_sub(budget_start.elapsed());
                 match backoff.next_delay(remaining) {
                     Some(delay) => tokio::time::sleep(delay).await,
                     None => {
@@ -239,7 +289,7 @@ impl DocumentSink for Sink {
                             .unwrap_or_else(|| SinkError::Config("retry budget spent".into()));
                         let error = SinkError::RetriesExhausted {
                             attempts: backoff.attempts() + 1,
-                            elapsed: started.elapsed(),
+                            elapsed: budget_start.elapsed(),
                             last: Box::new(last),
                         };
                         return Err(BatchError {

@@ -199,3 +199,42 @@ async fn a_client_error_on_the_whole_request_fails_at_once() {
     assert!(err.error.to_string().contains("HTTP 401"), "{}", err.error);
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_cluster_that_stays_down_fails_later_batches_after_one_probe() {
+    let script = (0..400).map(|_| (503, json!({"error": "down"}))).collect();
+    let (url, seen) = serve(script).await;
+    let sink = sink(&url, Duration::from_millis(150));
+    let first = sink.settle(docs(2)).await.unwrap_err();
+    assert!(
+        matches!(first.error, SinkError::RetriesExhausted { .. }),
+        "{}",
+        first.error
+    );
+    let after_first = seen.lock().unwrap().len();
+    assert!(after_first > 1, "the first batch retried: {after_first}");
+    // The budget is shared: the cluster has been down longer than it allows.
+    let second = sink.settle(docs(2)).await.unwrap_err();
+    assert_eq!(second.unsettled, 2);
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        after_first + 1,
+        "one probe, no second round of retries"
+    );
+}
+
+#[tokio::test]
+async fn progress_restarts_the_retry_budget() {
+    // Each answer settles one item and asks for the rest again: slow, but
+    // never stuck, so the batch is never given up on.
+    let script = vec![
+        (200, items(&[201, 429, 429, 429])),
+        (200, items(&[201, 429, 429])),
+        (200, items(&[201, 429])),
+        (200, items(&[201])),
+    ];
+    let (url, _) = serve(script).await;
+    let policy_budget = Duration::from_millis(3);
+    let settled = sink(&url, policy_budget).settle(docs(4)).await.unwrap();
+    assert_eq!(settled.indexed, 4);
+}
