@@ -411,3 +411,73 @@ async fn cluster_credentials_come_from_the_secret_once() {
     );
     assert!(!err.contains("pw-from-secret-77"));
 }
+
+/// The fault proxy in front of the test cluster, refusing every bulk
+/// request; killed on drop.
+struct DownCluster {
+    child: std::process::Child,
+    url: String,
+}
+
+impl DownCluster {
+    fn start() -> DownCluster {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(repo_root().join(".venv/bin/python"))
+            .arg(repo_root().join("tests/servers/fault_proxy.py"))
+            .args([
+                "--upstream",
+                cluster_url(),
+                "--port",
+                "0",
+                "--down-seconds",
+                "1000",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("fault proxy");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ready: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        DownCluster {
+            url: ready["url"].as_str().unwrap().to_string(),
+            child,
+        }
+    }
+}
+
+impl Drop for DownCluster {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn objects_whose_retries_run_out_are_reported_for_redelivery() {
+    let base = stack("lambda-down", lambda_settings()).await;
+    let down = DownCluster::start();
+    let settings = Settings {
+        es_url: down.url.clone(),
+        index_prefix: base.prefix.clone(),
+        replicas: 0,
+        max_retry_time: Duration::from_secs(1),
+        ..Settings::default()
+    };
+    let deps = Deps::new(settings, lambda_settings(), ObjectStore::with_s3(base.s3.clone())).unwrap();
+
+    // SQS: every message whose object could not be settled comes back.
+    let sqs = payload("sqs-s3.json", &base.bucket);
+    upload_named(&base, &sqs, &[]).await;
+    let reply = handle(event(sqs), &deps).await.expect("handled");
+    assert_eq!(reply["batchItemFailures"].as_array().unwrap().len(), 2, "{reply}");
+
+    // Batch Operations: a temporary failure, so the job retries the task.
+    let batch = payload("batch-ops-2.0.json", &base.bucket);
+    upload_named(&base, &batch, &[]).await;
+    let reply = handle(event(batch), &deps).await.expect("handled");
+    assert_eq!(reply["results"][0]["resultCode"], "TemporaryFailure", "{reply}");
+    assert_eq!(count(&format!("{}-*", base.prefix)), 0);
+}
