@@ -33,18 +33,24 @@ pub fn manifest() -> Value {
     serde_json::from_slice(&std::fs::read(&path).expect("manifest")).expect("manifest JSON")
 }
 
-/// The built `trailsearch` binary (built by `scripts/test` before the tests).
-pub fn trailsearch_bin() -> PathBuf {
+/// A binary of the workspace's debug build (`scripts/test` builds them
+/// all before the tests).
+fn built_bin(name: &str, package: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target"));
-    let bin = target.join("debug/trailsearch");
+    let bin = target.join("debug").join(name);
     assert!(
         bin.exists(),
-        "{} is missing: run `cargo build -p trailsearch-cli` (scripts/test does)",
+        "{} is missing: run `cargo build -p {package}` (scripts/test does)",
         bin.display()
     );
     bin
+}
+
+/// The built `trailsearch` binary.
+pub fn trailsearch_bin() -> PathBuf {
+    built_bin("trailsearch", "trailsearch-cli")
 }
 
 /// The test cluster's URL.
@@ -384,16 +390,7 @@ pub fn bootstrap_bin() -> PathBuf {
     if let Some(bin) = std::env::var_os("TRAILSEARCH_TEST_BOOTSTRAP").filter(|v| !v.is_empty()) {
         return PathBuf::from(bin);
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"));
-    let bin = target.join("debug/bootstrap");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p trailsearch-lambda` (scripts/test does)",
-        bin.display()
-    );
-    bin
+    built_bin("bootstrap", "trailsearch-lambda")
 }
 
 /// `GET path` from a loopback HTTP server other than the cluster (a test
