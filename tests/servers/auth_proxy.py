@@ -46,6 +46,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from http_body import read_body  # beside this script
+
 SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
 MAX_CLOCK_SKEW = datetime.timedelta(minutes=15)
 AUTHORIZATION_RE = re.compile(
@@ -372,18 +374,7 @@ class Handler(BaseHTTPRequestHandler):
         pass  # every request is logged once, as JSON, by handle_any
 
     def read_body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        return read_body(self)
 
     def reply(self, status, body, content_type="application/json", extra=()):
         self.send_response(status)

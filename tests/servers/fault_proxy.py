@@ -55,6 +55,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from http_body import read_body  # beside this script
+
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 ITEM_ERRORS = {
     429: ("es_rejected_execution_exception", "fault proxy: rejected execution (queue full)"),
@@ -203,18 +205,7 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def read_body(self):
-        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        return read_body(self)
 
     def reply(self, status, body, content_type="application/json"):
         self.send_response(status)
