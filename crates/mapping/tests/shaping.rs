@@ -185,6 +185,26 @@ fn wrong_types_of_known_fields_degrade_with_reasons() {
 }
 
 #[test]
+fn a_whole_known_object_of_the_wrong_type_moves_whole() {
+    let shaped = shape(
+        Flavour::OpenSearch,
+        &json!({"eventTime": TIME, "userIdentity": "arn:aws:iam::1:root"}),
+    )
+    .unwrap();
+    assert_eq!(shaped.document.kind, DocumentKind::Degraded);
+    let doc = body(&shaped);
+    assert!(doc.get("userIdentity").is_none());
+    assert_eq!(
+        doc["trailsearch"]["unindexed"]["userIdentity"],
+        "arn:aws:iam::1:root"
+    );
+    assert_eq!(
+        doc["trailsearch"]["degraded_reasons"],
+        json!(["userIdentity: expected an object, found string"])
+    );
+}
+
+#[test]
 fn reserved_names_are_kept_unindexed() {
     let doc = body(
         &shape(
