@@ -29,7 +29,6 @@ import base64
 import datetime
 import hashlib
 import hmac
-import http.client
 import ipaddress
 import json
 import os
@@ -46,7 +45,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from http_body import read_body  # beside this script
+from http_util import forward, read_body  # beside this script
 
 SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
 MAX_CLOCK_SKEW = datetime.timedelta(minutes=15)
@@ -437,25 +436,14 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(status, payload, content_type or "application/json")
 
     def forward(self, body):
-        upstream = self.server.config.upstream
-        connection_class = (
-            http.client.HTTPSConnection if upstream.scheme == "https" else http.client.HTTPConnection
+        return forward(
+            self.server.config.upstream,
+            self.command,
+            self.path,
+            body,
+            self.headers.get("Content-Type"),
+            self.headers.get("Content-Encoding"),
         )
-        connection = connection_class(upstream.hostname, upstream.port, timeout=120)
-        headers = {"Content-Length": str(len(body))}
-        for name in ("Content-Type", "Content-Encoding"):
-            if self.headers.get(name) is not None:
-                headers[name] = self.headers[name]
-        path = upstream.path.rstrip("/") + self.path
-        try:
-            connection.request(self.command, path, body=body, headers=headers)
-            response = connection.getresponse()
-            return response.status, response.read(), response.getheader("Content-Type")
-        except OSError as e:
-            why = f"upstream {type(e).__name__}: {e}"
-            return 502, json.dumps({"error": {"type": "proxy_error", "reason": why}}).encode(), None
-        finally:
-            connection.close()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any
 

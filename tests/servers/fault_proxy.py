@@ -44,7 +44,6 @@ Python standard library only.
 
 import argparse
 import gzip
-import http.client
 import json
 import random
 import socket
@@ -55,7 +54,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from http_body import read_body  # beside this script
+from http_util import forward, read_body  # beside this script
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 ITEM_ERRORS = {
@@ -224,23 +223,14 @@ class Handler(BaseHTTPRequestHandler):
         reset(self.connection)
 
     def forward(self, body, content_encoding):
-        upstream = self.server.config.upstream
-        connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=120)
-        headers = {"Content-Length": str(len(body))}
-        if self.headers.get("Content-Type") is not None:
-            headers["Content-Type"] = self.headers["Content-Type"]
-        if content_encoding:
-            headers["Content-Encoding"] = content_encoding
-        path = upstream.path.rstrip("/") + self.path
-        try:
-            connection.request(self.command, path, body=body, headers=headers)
-            response = connection.getresponse()
-            return response.status, response.read(), response.getheader("Content-Type")
-        except OSError as e:
-            why = f"upstream {type(e).__name__}: {e}"
-            return 502, json.dumps({"error": {"type": "proxy_error", "reason": why}}).encode(), None
-        finally:
-            connection.close()
+        return forward(
+            self.server.config.upstream,
+            self.command,
+            self.path,
+            body,
+            self.headers.get("Content-Type"),
+            content_encoding,
+        )
 
     def handle_any(self):
         state = self.server.state
