@@ -108,6 +108,22 @@ impl Proxy {
             .collect()
     }
 
+    /// Whether a log line matching `wanted` appears within a few seconds: the
+    /// proxy logs from its own threads, so a line about a connection the client
+    /// has already dropped may land after the client exits.
+    fn logs_soon(&self, wanted: impl Fn(&Value) -> bool) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if self.log().iter().any(&wanted) {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     fn rejected(&self) -> Vec<Value> {
         self.requests()
             .into_iter()
@@ -459,7 +475,7 @@ fn tls_verification_and_ca_cert() {
         "{unverified}"
     );
     assert!(
-        proxy.log().iter().any(|l| l["event"] == "tls handshake failed"),
+        proxy.logs_soon(|l| l["event"] == "tls handshake failed"),
         "{}",
         proxy.log_text()
     );
