@@ -130,7 +130,7 @@ fn dry_run_writes_the_bulk_bodies_deterministically() {
             .lines()
             .next()
             .unwrap()
-            .starts_with(r#"{"create":{"_id":"#),
+            .starts_with(r#"{"create":{"_index":"#),
         "{}",
         &a.stdout[..200]
     );

@@ -687,7 +687,7 @@ enum Source<R> {
     /// `Option` only so the reader can be moved out when sniffing.
     Unsniffed(Option<Counting<R>>),
     Plain(Replay<Counting<R>>),
-    Gzip(MultiGzDecoder<Replay<Counting<R>>>),
+    Gzip(Box<MultiGzDecoder<Replay<Counting<R>>>>),
 }
 
 impl<R: Read> Source<R> {
@@ -727,7 +727,7 @@ impl<R: Read> Source<R> {
             inner,
         };
         *self = if len == 2 && head == GZIP_MAGIC {
-            Source::Gzip(MultiGzDecoder::new(replay))
+            Source::Gzip(Box::new(MultiGzDecoder::new(replay)))
         } else {
             Source::Plain(replay)
         };

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use futures::stream::{self, StreamExt};
 use tokio::sync::mpsc;
-use trailsearch_cloudtrail::{ReadError, RecordReader};
+use trailsearch_cloudtrail::{ReadError, Record, RecordReader};
 use trailsearch_mapping::{Document, Provenance, Shaper};
 use trailsearch_sink::{encoded_len, BatchLimits, DocumentSink};
 
@@ -80,6 +80,10 @@ pub struct NoProgress;
 impl Progress for NoProgress {
     fn on_event(&self, _: &ProgressEvent) {}
 }
+
+/// Records cross from the reader to the sender in chunks this long: one
+/// wake-up per chunk rather than per record.
+const CHUNK: usize = 256;
 
 /// One record, as the reader hands it to the sending side.
 enum Item {
@@ -157,7 +161,8 @@ async fn ingest_object<S: DocumentSink>(
         ..Report::default()
     };
     // Two batches in flight at most: memory stays bounded whatever the object's size.
-    let (tx, mut rx) = mpsc::channel::<Item>(config.limits.max_docs.clamp(1, 10_000) * 2);
+    let (tx, mut rx) =
+        mpsc::channel::<Vec<Item>>((config.limits.max_docs.clamp(1, 10_000) * 2).div_ceil(CHUNK));
     let cancelled = Arc::new(AtomicBool::new(false));
     let reader = {
         let (object, shaper, filter, store, cancelled) = (
@@ -173,36 +178,38 @@ async fn ingest_object<S: DocumentSink>(
     let mut batch: Vec<Document> = Vec::new();
     let mut batch_bytes = 0usize;
     let mut error: Option<ObjectFailure> = None;
-    while let Some(item) = rx.recv().await {
-        report.events += 1;
-        if error.is_some() {
-            // The object has failed: what is still queued is read but unsettled.
-            report.failed_events += 1;
-            continue;
-        }
-        let Item::Send(doc) = item else {
-            report.filtered += 1;
-            continue;
-        };
-        let size = encoded_len(&doc);
-        let full_by_bytes = !batch.is_empty() && batch_bytes + size > config.limits.max_bytes;
-        if full_by_bytes {
-            error = flush(sink, &mut batch, &mut report).await.err();
-            batch_bytes = 0;
-        }
-        if error.is_some() {
-            report.failed_events += 1;
-        } else {
-            batch_bytes += size;
-            batch.push(doc);
-            if batch.len() >= config.limits.max_docs {
+    while let Some(chunk) = rx.recv().await {
+        for item in chunk {
+            report.events += 1;
+            if error.is_some() {
+                // The object has failed: what is still queued is read but unsettled.
+                report.failed_events += 1;
+                continue;
+            }
+            let Item::Send(doc) = item else {
+                report.filtered += 1;
+                continue;
+            };
+            let size = encoded_len(&doc);
+            let full_by_bytes = !batch.is_empty() && batch_bytes + size > config.limits.max_bytes;
+            if full_by_bytes {
                 error = flush(sink, &mut batch, &mut report).await.err();
                 batch_bytes = 0;
             }
-        }
-        if error.is_some() {
-            // Stop the reader; it notices before its next record.
-            cancelled.store(true, Ordering::Relaxed);
+            if error.is_some() {
+                report.failed_events += 1;
+            } else {
+                batch_bytes += size;
+                batch.push(doc);
+                if batch.len() >= config.limits.max_docs {
+                    error = flush(sink, &mut batch, &mut report).await.err();
+                    batch_bytes = 0;
+                }
+            }
+            if error.is_some() {
+                // Stop the reader; it notices before its next record.
+                cancelled.store(true, Ordering::Relaxed);
+            }
         }
     }
     if error.is_none() {
@@ -258,7 +265,7 @@ fn read_object(
     shaper: &Shaper,
     filter: &EventFilter,
     store: &ObjectStore,
-    tx: &mpsc::Sender<Item>,
+    tx: &mpsc::Sender<Vec<Item>>,
     cancelled: &AtomicBool,
 ) -> (Option<DateTime<Utc>>, Result<(), ObjectFailure>) {
     let input = match store.open_blocking(object) {
@@ -271,38 +278,91 @@ fn read_object(
     (newest, result.map_err(|e| describe_read_error(&e)))
 }
 
-fn read_records<R: Read>(
+/// Reads an object in two stages on two threads: one decompresses and
+/// scans records out of the stream, the other (this one) shapes them, so a
+/// single object uses two cores. Records cross in chunks; the channel's
+/// bound keeps memory flat.
+fn read_records<R: Read + Send>(
     input: R,
     shaper: &Shaper,
     filter: &EventFilter,
     provenance: &Arc<Provenance>,
-    tx: &mpsc::Sender<Item>,
+    tx: &mpsc::Sender<Vec<Item>>,
     cancelled: &AtomicBool,
     newest: &mut Option<DateTime<Utc>>,
 ) -> Result<(), ReadError> {
-    let mut reader = RecordReader::new(input);
-    while let Some(record) = reader.next_record()? {
-        if cancelled.load(Ordering::Relaxed) {
-            break;
-        }
-        let original: Arc<[u8]> = record.bytes.into();
-        let item = match shaper.shape(original.clone(), provenance.clone()) {
-            Ok(shaped) if filter.matches(&shaped.facts) && passes_patterns(filter, &original) => {
-                *newest = (*newest).max(Some(shaped.facts.time));
-                Item::Send(shaped.document)
+    let (records_tx, records_rx) = std::sync::mpsc::sync_channel::<Vec<Record>>(4);
+    std::thread::scope(|scope| {
+        let scanner = scope.spawn(move || scan_records(input, &records_tx));
+        'chunks: for records in records_rx.iter() {
+            let mut items = Vec::with_capacity(records.len());
+            for record in records {
+                if cancelled.load(Ordering::Relaxed) {
+                    break 'chunks;
+                }
+                items.push(shape_record(record, shaper, filter, provenance, newest));
             }
-            Ok(_) => Item::Filtered,
-            Err(unplaceable) => Item::Send(shaper.shape_dead_letter(
-                original,
-                provenance.clone(),
-                &format!("record {}: {unplaceable}", record.index),
-            )),
-        };
-        if tx.blocking_send(item).is_err() {
-            break;
+            if tx.blocking_send(items).is_err() {
+                break;
+            }
         }
+        // Dropping the receiver (on leaving early) stops the scanner at its next chunk.
+        drop(records_rx);
+        // A panic there is a bug: let it reach the task's join, as one here would.
+        scanner
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// The first stage: records out of the (maybe compressed) stream, in
+/// chunks. The chunk read so far goes out whatever happens next, an error
+/// included, so the records before a corruption point are shaped.
+fn scan_records<R: Read>(input: R, out: &std::sync::mpsc::SyncSender<Vec<Record>>) -> Result<(), ReadError> {
+    let mut reader = RecordReader::new(input);
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let result = loop {
+        match reader.next_record() {
+            Ok(Some(record)) => chunk.push(record),
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+        if chunk.len() == CHUNK
+            && out
+                .send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))
+                .is_err()
+        {
+            // The shaping stage has stopped: nothing more is wanted.
+            return Ok(());
+        }
+    };
+    if !chunk.is_empty() {
+        // A closed channel means the shaping stage is gone: nothing to tell.
+        let _ = out.send(chunk);
     }
-    Ok(())
+    result
+}
+
+fn shape_record(
+    record: Record,
+    shaper: &Shaper,
+    filter: &EventFilter,
+    provenance: &Arc<Provenance>,
+    newest: &mut Option<DateTime<Utc>>,
+) -> Item {
+    let original: Arc<[u8]> = record.bytes.into();
+    match shaper.shape(original.clone(), provenance.clone()) {
+        Ok(shaped) if filter.matches(&shaped.facts) && passes_patterns(filter, &original) => {
+            *newest = (*newest).max(Some(shaped.facts.time));
+            Item::Send(shaped.document)
+        }
+        Ok(_) => Item::Filtered,
+        Err(unplaceable) => Item::Send(shaper.shape_dead_letter(
+            original,
+            provenance.clone(),
+            &format!("record {}: {unplaceable}", record.index),
+        )),
+    }
 }
 
 /// `--include` / `--exclude`: parsed only when patterns are given.

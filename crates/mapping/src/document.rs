@@ -1,5 +1,6 @@
 //! Shaping: one CloudTrail record's bytes -> one document for the index.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::catalogue::{cloudtrail_field, Field, FieldType, ADDED_FIELDS};
 use crate::error::ShapeError;
 use crate::index::IndexNaming;
+use crate::strict::{check_record, conforms};
 use crate::template::Flavour;
 
 /// Lucene's limit on one indexed term, in bytes.
@@ -131,14 +133,23 @@ impl Shaper {
     /// `Degraded` or, for long values only, still an `Event`); a record that
     /// cannot be placed in an index is an error, to be dead-lettered.
     pub fn shape(&self, original: Arc<[u8]>, provenance: Arc<Provenance>) -> Result<Shaped, ShapeError> {
+        match self.shape_clean(&original, &provenance) {
+            Some(shaped) => Ok(shaped),
+            None => self.shape_tree(original, provenance),
+        }
+    }
+
+    /// The slow path: the record parsed into a tree, changed, serialized.
+    fn shape_tree(&self, original: Arc<[u8]>, provenance: Arc<Provenance>) -> Result<Shaped, ShapeError> {
         let mut record = parse_object(&original)?;
-        let time = event_time(&record)?;
+        let time = event_time(record.get("eventTime"))?;
         let id = document_id(&original, Some(&record));
         let facts = EventFacts {
             time,
-            account: string_field(&record, "recipientAccountId"),
-            region: string_field(&record, "awsRegion"),
+            account: string_field(record.get("recipientAccountId")),
+            region: string_field(record.get("awsRegion")),
         };
+        let mut added = Additions::of(&record, time);
 
         let mut unindexed = Map::new();
         let mut reasons = Vec::new();
@@ -152,13 +163,17 @@ impl Shaper {
         } else {
             DocumentKind::Degraded
         };
-        add_fields(&mut record, &time, self.flavour, &provenance, unindexed, &reasons);
+        if self.flavour.needs_text_copies() {
+            added.text_copies = text_copies(&record);
+        }
+        added.unindexed = unindexed;
+        added.reasons = reasons;
 
         Ok(Shaped {
             document: Document {
                 index: self.naming.index_for(&time),
                 id,
-                body: to_line(record),
+                body: splice(&to_line(record), &added, &provenance),
                 kind,
                 original,
                 provenance,
@@ -167,12 +182,49 @@ impl Shaper {
         })
     }
 
+    /// The fast path, for the records that need no change: the original
+    /// bytes with the added fields spliced in before the closing brace, with
+    /// no document tree built. `None` sends the record down the slow path,
+    /// which decides and explains everything else. The compatible flavour
+    /// always takes the slow path (its text copies re-serialize anyway), and
+    /// so does any record long enough to hold a value past Lucene's term
+    /// limit (shorter ones cannot: a term is a path and a value, both taken
+    /// from the record).
+    fn shape_clean(&self, original: &Arc<[u8]>, provenance: &Arc<Provenance>) -> Option<Shaped> {
+        if self.flavour == Flavour::Compatible || original.len() > MAX_TERM_BYTES {
+            return None;
+        }
+        let clean = check_record(original).ok()?;
+        let time = parse_event_time(clean.event_time.as_deref()?).ok()?;
+        let added = Additions {
+            failed: clean.failed,
+            source_ip: source_ip(clean.source_ip.as_deref()),
+            ..Additions::new(time)
+        };
+        Some(Shaped {
+            document: Document {
+                index: self.naming.index_for(&time),
+                id: id_from(original, clean.event_id.as_deref()),
+                body: splice(original, &added, provenance),
+                kind: DocumentKind::Event,
+                original: original.clone(),
+                provenance: provenance.clone(),
+            },
+            facts: EventFacts {
+                time,
+                account: clean.account.map(Cow::into_owned),
+                region: clean.region.map(Cow::into_owned),
+            },
+        })
+    }
+
     /// The degraded form of a document the cluster rejected: only the known
     /// scalar fields stay indexed; every object and unknown field moves to
     /// `trailsearch.unindexed`, and `reason` is recorded.
     pub fn shape_degraded(&self, rejected: &Document, reason: &str) -> Result<Document, ShapeError> {
         let record = parse_object(&rejected.original)?;
-        let time = event_time(&record)?;
+        let time = event_time(record.get("eventTime"))?;
+        let mut added = Additions::of(&record, time);
         let mut kept = Map::new();
         let mut unindexed = Map::new();
         for (name, value) in record {
@@ -188,19 +240,15 @@ impl Shaper {
                 unindexed.insert(name, value);
             }
         }
-        let reasons = vec![truncate(reason, MAX_REASON_BYTES)];
-        add_fields(
-            &mut kept,
-            &time,
-            self.flavour,
-            &rejected.provenance,
-            unindexed,
-            &reasons,
-        );
+        added.reasons = vec![truncate(reason, MAX_REASON_BYTES)];
+        if self.flavour.needs_text_copies() {
+            added.text_copies = text_copies(&kept);
+        }
+        added.unindexed = unindexed;
         Ok(Document {
             index: rejected.index.clone(),
             id: rejected.id.clone(),
-            body: to_line(kept),
+            body: splice(&to_line(kept), &added, &rejected.provenance),
             kind: DocumentKind::Degraded,
             original: rejected.original.clone(),
             provenance: rejected.provenance.clone(),
@@ -245,31 +293,42 @@ fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ShapeError> {
     }
 }
 
-fn event_time(record: &Map<String, Value>) -> Result<DateTime<Utc>, ShapeError> {
-    match record.get("eventTime") {
+fn event_time(value: Option<&Value>) -> Result<DateTime<Utc>, ShapeError> {
+    match value {
         None | Some(Value::Null) => Err(ShapeError::MissingEventTime),
-        Some(Value::String(text)) => DateTime::parse_from_rfc3339(text)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|_| ShapeError::BadEventTime {
-                value: truncate(text, 100),
-            }),
+        Some(Value::String(text)) => parse_event_time(text),
         Some(other) => Err(ShapeError::BadEventTime {
             value: truncate(&other.to_string(), 100),
         }),
     }
 }
 
+fn parse_event_time(text: &str) -> Result<DateTime<Utc>, ShapeError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| ShapeError::BadEventTime {
+            value: truncate(text, 100),
+        })
+}
+
 /// `_id`: the `eventID`, or a hash of the record's bytes (version 1.0
 /// records have no `eventID`), so a redelivery always maps to the same `_id`.
 pub fn document_id(original: &[u8], record: Option<&Map<String, Value>>) -> String {
-    match record.and_then(|r| r.get("eventID")) {
-        Some(Value::String(id)) if !id.is_empty() && id.len() <= MAX_ID_BYTES => id.clone(),
+    id_from(
+        original,
+        record.and_then(|r| r.get("eventID")).and_then(Value::as_str),
+    )
+}
+
+fn id_from(original: &[u8], event_id: Option<&str>) -> String {
+    match event_id {
+        Some(id) if !id.is_empty() && id.len() <= MAX_ID_BYTES => id.to_string(),
         _ => hex::encode(Sha256::digest(original)),
     }
 }
 
-fn string_field(record: &Map<String, Value>, name: &str) -> Option<String> {
-    record.get(name).and_then(Value::as_str).map(str::to_string)
+fn string_field(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).map(str::to_string)
 }
 
 fn json_type(value: &Value) -> &'static str {
@@ -294,42 +353,9 @@ fn truncate(text: &str, max: usize) -> String {
     format!("{}…", &text[..end])
 }
 
-fn is_scalar(value: &Value) -> bool {
-    !matches!(value, Value::Array(_) | Value::Object(_))
-}
-
-/// Whether a value has the JSON shape a field of this type accepts.
-fn conforms(ty: FieldType, value: &Value) -> bool {
-    if value.is_null() {
-        return true;
-    }
-    match ty {
-        FieldType::Keyword | FieldType::Text => match value {
-            Value::Array(items) => items.iter().all(is_scalar),
-            other => is_scalar(other),
-        },
-        FieldType::Date => value.is_string(),
-        FieldType::Boolean => {
-            matches!(value, Value::Bool(_)) || matches!(value.as_str(), Some("true" | "false"))
-        }
-        FieldType::Ip => value.as_str().is_some_and(|s| s.parse::<IpAddr>().is_ok()),
-        FieldType::FreeShaped => value.is_object(),
-        FieldType::Object(fields) => object_conforms(fields, value),
-        FieldType::ObjectArray(fields) => match value {
-            Value::Array(items) => items.iter().all(|item| object_conforms(fields, item)),
-            other => object_conforms(fields, other),
-        },
-        FieldType::Alias(_) => false,
-    }
-}
-
-fn object_conforms(fields: &[Field], value: &Value) -> bool {
-    let Value::Object(map) = value else {
-        return false;
-    };
-    fields
-        .iter()
-        .all(|field| map.get(field.name).is_none_or(|v| conforms(field.ty, v)))
+/// Whether a top-level name is one trailsearch itself fills.
+pub(crate) fn is_reserved(name: &str) -> bool {
+    name == "trailsearch" || ADDED_FIELDS.iter().any(|f| f.name == name)
 }
 
 /// Top-level names trailsearch itself fills: a record that carries one
@@ -465,54 +491,122 @@ fn has_long_string(value: &Value, path_len: usize) -> bool {
     }
 }
 
-fn add_fields(
-    record: &mut Map<String, Value>,
-    time: &DateTime<Utc>,
-    flavour: Flavour,
-    provenance: &Provenance,
+/// The fields trailsearch adds, made of a few facts of the record.
+struct Additions {
+    time: DateTime<Utc>,
+    /// `errorCode` or `errorMessage` is there.
+    failed: bool,
+    /// `sourceIPAddress`, when it is an address.
+    source_ip: Option<IpAddr>,
+    /// The compatible flavour's searchable copies of free-shaped objects.
+    text_copies: Map<String, Value>,
     unindexed: Map<String, Value>,
-    reasons: &[String],
-) {
-    record.insert(
-        "@timestamp".into(),
-        Value::String(time.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
-    );
-    let failed = ["errorCode", "errorMessage"]
-        .iter()
-        .any(|name| record.get(*name).is_some_and(|v| !v.is_null()));
-    record.insert(
-        "event".into(),
-        json!({"outcome": if failed { "failure" } else { "success" }}),
-    );
-    if let Some(ip) = record
-        .get("sourceIPAddress")
-        .and_then(Value::as_str)
-        .and_then(|s| s.trim().parse::<IpAddr>().ok())
-    {
-        record.insert("source".into(), json!({"ip": ip.to_string()}));
-    }
+    reasons: Vec<String>,
+}
 
-    let mut ours = Map::new();
-    ours.insert("source".into(), provenance.to_json());
-    if flavour.needs_text_copies() {
-        let copies: Map<String, Value> = crate::catalogue::free_shaped_fields()
-            .filter_map(|name| match record.get(name) {
-                Some(value @ Value::Object(_)) => Some((name.to_string(), Value::String(value.to_string()))),
-                _ => None,
-            })
-            .collect();
-        if !copies.is_empty() {
-            ours.insert("text".into(), Value::Object(copies));
+impl Additions {
+    fn new(time: DateTime<Utc>) -> Self {
+        Additions {
+            time,
+            failed: false,
+            source_ip: None,
+            text_copies: Map::new(),
+            unindexed: Map::new(),
+            reasons: Vec::new(),
         }
     }
-    if !reasons.is_empty() {
-        ours.insert("degraded".into(), Value::Bool(true));
-        ours.insert("degraded_reasons".into(), json!(reasons));
+
+    fn of(record: &Map<String, Value>, time: DateTime<Utc>) -> Self {
+        Additions {
+            failed: ["errorCode", "errorMessage"]
+                .iter()
+                .any(|name| record.get(*name).is_some_and(|v| !v.is_null())),
+            source_ip: source_ip(record.get("sourceIPAddress").and_then(Value::as_str)),
+            ..Additions::new(time)
+        }
     }
-    if !unindexed.is_empty() {
-        ours.insert("unindexed".into(), Value::Object(unindexed));
+
+    /// Writes the added members, each after a comma, and the record's
+    /// closing brace: `,"@timestamp":...,"trailsearch":{...}}`.
+    fn write(&self, provenance: &Provenance, out: &mut Vec<u8>) {
+        out.extend_from_slice(b",\"@timestamp\":");
+        write_json(out, &self.time.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        out.extend_from_slice(if self.failed {
+            b",\"event\":{\"outcome\":\"failure\"}"
+        } else {
+            b",\"event\":{\"outcome\":\"success\"}"
+        });
+        if let Some(ip) = self.source_ip {
+            out.extend_from_slice(b",\"source\":{\"ip\":");
+            write_json(out, &ip.to_string());
+            out.push(b'}');
+        }
+        out.extend_from_slice(b",\"trailsearch\":{\"source\":{");
+        if let Some(bucket) = &provenance.bucket {
+            out.extend_from_slice(b"\"bucket\":");
+            write_json(out, bucket);
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"key\":");
+        write_json(out, &provenance.key);
+        out.push(b'}');
+        if !self.text_copies.is_empty() {
+            out.extend_from_slice(b",\"text\":");
+            write_json(out, &self.text_copies);
+        }
+        if !self.reasons.is_empty() {
+            out.extend_from_slice(b",\"degraded\":true,\"degraded_reasons\":");
+            write_json(out, &self.reasons);
+        }
+        if !self.unindexed.is_empty() {
+            out.extend_from_slice(b",\"unindexed\":");
+            write_json(out, &self.unindexed);
+        }
+        out.extend_from_slice(b"}}");
     }
-    record.insert("trailsearch".into(), Value::Object(ours));
+}
+
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    // Serializing strings, string lists and maps into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(out, value);
+}
+
+fn source_ip(address: Option<&str>) -> Option<IpAddr> {
+    address.and_then(|s| s.trim().parse::<IpAddr>().ok())
+}
+
+/// The compatible flavour's text copies of the free-shaped objects.
+fn text_copies(record: &Map<String, Value>) -> Map<String, Value> {
+    crate::catalogue::free_shaped_fields()
+        .filter_map(|name| match record.get(name) {
+            Some(value @ Value::Object(_)) => Some((name.to_string(), Value::String(value.to_string()))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A serialized record object with the added fields before its closing
+/// brace, on one line. The record is an object with members, so it ends in
+/// `}` and takes a comma; a line break in it can only be whitespace between
+/// tokens (JSON strings cannot hold one raw).
+fn splice(record: &[u8], added: &Additions, provenance: &Provenance) -> Vec<u8> {
+    let open = record.len().saturating_sub(1);
+    let mut body = Vec::with_capacity(record.len() + 256);
+    body.extend_from_slice(&record[..open]);
+    if memchr::memchr2(b'\n', b'\r', &body).is_some() {
+        for byte in &mut body {
+            if matches!(*byte, b'\n' | b'\r') {
+                *byte = b' ';
+            }
+        }
+    }
+    let no_members = record[..open].iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    added.write(provenance, &mut body);
+    if no_members {
+        // The comma before the first added member.
+        body.remove(open);
+    }
+    body
 }
 
 fn to_line(record: Map<String, Value>) -> Vec<u8> {
@@ -522,4 +616,105 @@ fn to_line(record: Map<String, Value>) -> Vec<u8> {
 fn to_line_value(value: &Value) -> Vec<u8> {
     // Serialising a `Value` cannot fail: its keys are strings.
     serde_json::to_vec(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::Granularity;
+    use proptest::prelude::*;
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            (-1e6f64..1e6).prop_map(Value::from),
+            "[a-z0-9 .:/\\\"é\n-]{0,12}".prop_map(Value::from),
+            Just(Value::from("203.0.113.7")),
+        ]
+    }
+
+    fn json() -> impl Strategy<Value = Value> {
+        scalar().prop_recursive(4, 32, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-zA-Z@.]{1,8}", inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Records mixing CloudTrail's own names (right and wrong types),
+    /// reserved names and unknown ones.
+    fn record() -> impl Strategy<Value = (Vec<(String, Value)>, bool)> {
+        let name = prop_oneof![
+            3 => prop::sample::select(
+                crate::catalogue::CLOUDTRAIL_FIELDS.iter().map(|f| f.name.to_string()).collect::<Vec<_>>()
+            ),
+            1 => prop::sample::select(vec!["source".to_string(), "trailsearch".into(), "event".into()]),
+            2 => "[a-zA-Z]{1,10}",
+        ];
+        (prop::collection::vec((name, json()), 0..12), any::<bool>())
+    }
+
+    fn write(members: &[(String, Value)], pretty: bool) -> Vec<u8> {
+        let mut text = String::from("{\"eventTime\":\"2024-03-14T09:26:53Z\"");
+        for (name, value) in members {
+            let sep = if pretty { ",\n  " } else { "," };
+            let value = if pretty {
+                serde_json::to_string_pretty(value).unwrap()
+            } else {
+                value.to_string()
+            };
+            text.push_str(&format!("{sep}{}:{value}", Value::from(name.as_str())));
+        }
+        text.push('}');
+        text.into_bytes()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Splicing is an optimisation only: whenever the fast path takes a
+        /// record, the document means exactly what the slow path's does.
+        #[test]
+        fn the_fast_path_agrees_with_the_tree((members, pretty) in record()) {
+            let shaper = Shaper::new(IndexNaming::new("cloudtrail", Granularity::Day).unwrap(), Flavour::OpenSearch);
+            let original: Arc<[u8]> = write(&members, pretty).into();
+            let provenance = Arc::new(Provenance { bucket: Some("b\"1".into()), key: "k/é".into() });
+            let tree = shaper.shape_tree(original.clone(), provenance.clone());
+            match shaper.shape_clean(&original, &provenance) {
+                None => {}
+                Some(fast) => {
+                    let tree = tree.unwrap();
+                    prop_assert_eq!(&fast.document.index, &tree.document.index);
+                    prop_assert_eq!(&fast.document.id, &tree.document.id);
+                    prop_assert_eq!(fast.document.kind, tree.document.kind);
+                    prop_assert_eq!(&fast.facts, &tree.facts);
+                    prop_assert!(!fast.document.body.contains(&b'\n'));
+                    let fast_body: Value = serde_json::from_slice(&fast.document.body).unwrap();
+                    let tree_body: Value = serde_json::from_slice(&tree.document.body).unwrap();
+                    prop_assert_eq!(fast_body, tree_body);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn clean_records_keep_their_original_bytes() {
+        let shaper = Shaper::new(
+            IndexNaming::new("cloudtrail", Granularity::Day).unwrap(),
+            Flavour::OpenSearch,
+        );
+        let original = b"{\"eventTime\":\"2024-03-14T09:26:53Z\",\n \"n\":1.0e3, \"eventID\":\"e1\" }";
+        let shaped = shaper
+            .shape(original.as_slice().into(), Arc::new(Provenance::local("a")))
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(shaped.document.body).unwrap(),
+            "{\"eventTime\":\"2024-03-14T09:26:53Z\",  \"n\":1.0e3, \"eventID\":\"e1\" ,\"@timestamp\":\"2024-03-14T09:26:53Z\",\
+             \"event\":{\"outcome\":\"success\"},\"trailsearch\":{\"source\":{\"key\":\"a\"}}}"
+        );
+    }
 }

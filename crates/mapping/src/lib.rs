@@ -37,6 +37,7 @@ mod error;
 mod index;
 mod kibana;
 mod query;
+mod strict;
 mod template;
 
 pub use crate::{

@@ -32,7 +32,12 @@ fn event_gets_timestamp_outcome_ip_and_source() {
     assert_eq!(shaped.document.kind, DocumentKind::Event);
     assert_eq!(
         String::from_utf8(shaped.document.body.clone()).unwrap(),
-        r#"{"@timestamp":"2024-03-14T09:26:53Z","errorCode":"AccessDenied","event":{"outcome":"failure"},"eventID":"e1","eventName":"DeleteDBInstance","eventTime":"2024-03-14T09:26:53Z","source":{"ip":"2001:db8::1"},"sourceIPAddress":"2001:db8::1","trailsearch":{"source":{"key":"fixtures/a.json.gz"}}}"#
+        concat!(
+            // The record's own bytes, as they came...
+            r#"{"errorCode":"AccessDenied","eventID":"e1","eventName":"DeleteDBInstance","eventTime":"2024-03-14T09:26:53Z","sourceIPAddress":"2001:db8::1","#,
+            // ...and the added fields.
+            r#""@timestamp":"2024-03-14T09:26:53Z","event":{"outcome":"failure"},"source":{"ip":"2001:db8::1"},"trailsearch":{"source":{"key":"fixtures/a.json.gz"}}}"#
+        )
     );
 }
 
@@ -253,7 +258,12 @@ fn degraded_form_keeps_known_scalars_only() {
     );
     assert_eq!(
         String::from_utf8(degraded.body).unwrap(),
-        r#"{"@timestamp":"2024-03-14T09:26:53Z","event":{"outcome":"success"},"eventID":"d","eventName":"X","eventTime":"2024-03-14T09:26:53Z","trailsearch":{"degraded":true,"degraded_reasons":["mapper_parsing_exception: failed to parse field [surprise]"],"source":{"key":"fixtures/a.json.gz"},"unindexed":{"requestParameters":{"k":"v"},"surprise":[1,{"a":2}],"userIdentity":{"arn":"a"}}}}"#
+        concat!(
+            r#"{"eventID":"d","eventName":"X","eventTime":"2024-03-14T09:26:53Z","#,
+            r#""@timestamp":"2024-03-14T09:26:53Z","event":{"outcome":"success"},"trailsearch":{"source":{"key":"fixtures/a.json.gz"},"#,
+            r#""degraded":true,"degraded_reasons":["mapper_parsing_exception: failed to parse field [surprise]"],"#,
+            r#""unindexed":{"requestParameters":{"k":"v"},"surprise":[1,{"a":2}],"userIdentity":{"arn":"a"}}}}"#
+        )
     );
 }
 

@@ -11,9 +11,12 @@ pub const BULK_FILTER_PATH: &str = "errors,items.*.status,items.*.error.type,ite
 
 /// Appends one `create` action and its source to an NDJSON body.
 pub fn encode_document(doc: &Document, out: &mut Vec<u8>) {
-    let action = serde_json::json!({"create": {"_index": doc.index, "_id": doc.id}});
-    out.extend_from_slice(action.to_string().as_bytes());
-    out.push(b'\n');
+    // Writing strings into a `Vec` cannot fail.
+    out.extend_from_slice(b"{\"create\":{\"_index\":");
+    let _ = serde_json::to_writer(&mut *out, &doc.index);
+    out.extend_from_slice(b",\"_id\":");
+    let _ = serde_json::to_writer(&mut *out, &doc.id);
+    out.extend_from_slice(b"}}\n");
     out.extend_from_slice(&doc.body);
     out.push(b'\n');
 }
@@ -27,7 +30,8 @@ pub fn encoded_len(doc: &Document) -> usize {
 
 /// A bulk body for these documents, in order.
 pub fn encode_bulk<'a>(docs: impl IntoIterator<Item = &'a Document>) -> Vec<u8> {
-    let mut out = Vec::new();
+    let docs = docs.into_iter();
+    let mut out = Vec::with_capacity(docs.size_hint().0 * 1024);
     for doc in docs {
         encode_document(doc, &mut out);
     }
@@ -217,7 +221,7 @@ mod tests {
             provenance: Arc::new(Provenance::local("f")),
         };
         let out = encode_bulk([&doc, &doc]);
-        let line = "{\"create\":{\"_id\":\"e1\",\"_index\":\"ct-2024.03.14\"}}\n{\"a\":1}\n";
+        let line = "{\"create\":{\"_index\":\"ct-2024.03.14\",\"_id\":\"e1\"}}\n{\"a\":1}\n";
         assert_eq!(String::from_utf8(out.clone()).unwrap(), format!("{line}{line}"));
         assert_eq!(encoded_len(&doc) * 2, out.len());
     }
