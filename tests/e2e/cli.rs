@@ -4,6 +4,7 @@ use std::io::Write;
 
 use serde_json::json;
 use trailsearch_e2e::*;
+use trailsearch_mapping::TEMPLATE_VERSION;
 
 fn ingest_fixtures(prefix: &str) {
     trailsearch(prefix, &["setup"]).expect_code(0);
@@ -135,16 +136,16 @@ fn setup_is_idempotent_and_will_not_fight_another_template() {
     let prefix = unique_prefix("setup");
     let first = trailsearch(&prefix, &["setup"]).expect_code(0);
     assert!(
-        first
-            .stdout
-            .contains(&format!("template {prefix}-events: version 1 installed")),
+        first.stdout.contains(&format!(
+            "template {prefix}-events: version {TEMPLATE_VERSION} installed"
+        )),
         "{first}"
     );
     let again = trailsearch(&prefix, &["setup"]).expect_code(0);
     assert!(
-        again
-            .stdout
-            .contains(&format!("template {prefix}-events: version 1 up to date")),
+        again.stdout.contains(&format!(
+            "template {prefix}-events: version {TEMPLATE_VERSION} up to date"
+        )),
         "{again}"
     );
 

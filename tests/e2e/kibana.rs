@@ -1,9 +1,11 @@
 //! The Kibana / OpenSearch Dashboards saved objects against the test
 //! cluster holding the fixture corpus: every saved search's Lucene query and
 //! every visualization's aggregation (built from its stored `visState`) run
-//! as Kibana would run them, with exact expected events and counts; and the
-//! import `setup --kibana-url` sends, checked by `tests/servers/kibana_stub.py`
-//! (no Kibana runs here).
+//! as Kibana would run them, with exact expected events and counts; the
+//! location, network, client and actor views and both products' maps over
+//! synthetic documents carrying GeoIP fields; and the import `setup
+//! --kibana-url` sends, checked by `tests/servers/kibana_stub.py` (no Kibana
+//! runs here).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -70,9 +72,10 @@ fn ingest_fixtures(prefix: &str) {
     refresh(&format!("{prefix}-*"));
 }
 
-/// The saved objects `trailsearch kibana export` writes for this prefix.
-fn exported(prefix: &str) -> Vec<Value> {
-    let run = trailsearch(prefix, &["kibana", "export"]).expect_code(0);
+/// The saved objects `trailsearch kibana export` writes for this prefix and
+/// product (`kibana` or `osd`).
+fn exported(prefix: &str, flavour: &str) -> Vec<Value> {
+    let run = trailsearch(prefix, &["kibana", "export", "--kibana-flavour", flavour]).expect_code(0);
     run.stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
@@ -176,32 +179,46 @@ fn count_where(calls: &BTreeMap<(String, String), u64>, pick: impl Fn(&str, &str
 
 #[test]
 fn kibana_export_is_the_checked_in_file_and_follows_the_prefix() {
-    let checked_in = std::fs::read_to_string(repo_root().join("kibana/trailsearch.ndjson")).unwrap();
-    let run = trailsearch("unused", &["--index-prefix", "cloudtrail", "kibana", "export"]).expect_code(0);
-    assert!(
-        run.stdout == checked_in,
-        "kibana/trailsearch.ndjson differs from `trailsearch kibana export`: regenerate it"
-    );
+    let read = |name: &str| std::fs::read_to_string(repo_root().join("kibana").join(name)).unwrap();
+    let (kibana, osd) = (read("trailsearch.ndjson"), read("trailsearch-osd.ndjson"));
+    for (args, checked_in, name) in [
+        (&[][..], &kibana, "trailsearch.ndjson"),
+        (&["--kibana-flavour", "kibana"][..], &kibana, "trailsearch.ndjson"),
+        (&["--kibana-flavour", "osd"][..], &osd, "trailsearch-osd.ndjson"),
+    ] {
+        let command = [&["--index-prefix", "cloudtrail", "kibana", "export"][..], args].concat();
+        let run = trailsearch("unused", &command).expect_code(0);
+        assert!(
+            run.stdout == *checked_in,
+            "kibana/{name} differs from `trailsearch {}`: regenerate it",
+            command.join(" ")
+        );
+    }
+    assert_ne!(kibana, osd);
     // No cluster is asked: an unreachable one does not matter.
     let offline = std::process::Command::new(trailsearch_bin())
         .args(["--es-url", "http://127.0.0.1:9", "kibana", "export"])
         .env_remove("TRAILSEARCH_INDEX_PREFIX")
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8(offline.stdout).unwrap(), checked_in);
+    assert_eq!(String::from_utf8(offline.stdout).unwrap(), kibana);
 
-    let other = exported("t-kibana-prefix");
-    assert_eq!(other[0]["attributes"]["title"], "t-kibana-prefix-*");
-    assert_eq!(other[0]["id"], "trailsearch-t-kibana-prefix-index-pattern");
+    for flavour in ["kibana", "osd"] {
+        let other = exported("t-kibana-prefix", flavour);
+        assert_eq!(other[0]["attributes"]["title"], "t-kibana-prefix-*");
+        assert_eq!(other[0]["id"], "trailsearch-t-kibana-prefix-index-pattern");
+    }
     let bad = trailsearch("Bad Prefix", &["kibana", "export"]).expect_code(1);
     assert!(bad.stderr.contains("index prefix"), "{bad}");
+    let bad = trailsearch("unused", &["kibana", "export", "--kibana-flavour", "grafana"]).expect_code(2);
+    assert!(bad.stderr.contains("kibana or osd"), "{bad}");
 }
 
 #[test]
 fn kibana_saved_searches_find_the_planted_events() {
     let prefix = unique_prefix("kibana-searches");
     ingest_fixtures(&prefix);
-    let searches = saved_searches(&exported(&prefix), &prefix);
+    let searches = saved_searches(&exported(&prefix, "kibana"), &prefix);
     assert_eq!(searches.len(), 12);
     let calls = calls(&prefix);
     let mut checked = BTreeSet::new();
@@ -459,7 +476,7 @@ fn kibana_saved_searches_find_synthetic_tampering_kms_s3_network_and_root_events
     trailsearch(&prefix, &["ingest", path.to_str().unwrap()]).expect_code(0);
     refresh(&format!("{prefix}-*"));
 
-    let searches = saved_searches(&exported(&prefix), &prefix);
+    let searches = saved_searches(&exported(&prefix, "kibana"), &prefix);
     let found = |slug: &str| {
         let hits = discover(&prefix, &searches[slug]);
         let mut list: Vec<String> = hits
@@ -558,7 +575,8 @@ const AUTO_INTERVAL: &str = "3h";
 /// are listed, under their agg ids; `count` is each bucket's `doc_count`, so
 /// it adds nothing; terms ordered by the count metric order by `_count`;
 /// each filters-agg filter is the Lucene query decorated as Kibana decorates
-/// it, keyed by its label.
+/// it, keyed by its label; a terms agg that shows missing values (on a
+/// string field) asks for them as `__missing__`.
 fn kibana_aggs(aggs: &[Value]) -> Value {
     let mut buckets: Vec<(String, Value)> = Vec::new();
     for agg in aggs.iter().filter(|a| a["enabled"] == true) {
@@ -577,12 +595,15 @@ fn kibana_aggs(aggs: &[Value]) -> Value {
                     .expect("orderBy names an agg");
                 assert_eq!(metric["type"], "count", "ordered by the count");
                 assert_eq!(params["otherBucket"], false);
-                assert_eq!(params["missingBucket"], false);
-                json!({"terms": {
+                let mut terms = json!({
                     "field": params["field"],
                     "size": params["size"],
                     "order": {"_count": params["order"]},
-                }})
+                });
+                if params["missingBucket"] == true {
+                    terms["missing"] = json!(MISSING);
+                }
+                json!({ "terms": terms })
             }
             "date_histogram" => {
                 assert_eq!(params["interval"], "auto");
@@ -625,7 +646,13 @@ fn kibana_query_without_time(query: &str) -> Value {
     json!({"bool": {"must": [kibana_lucene(query)], "filter": [], "should": [], "must_not": []}})
 }
 
-/// Rows of a bucket tree: the keys down to a leaf, and the leaf's count.
+/// The key Kibana gives documents without the field in a terms agg that
+/// shows missing values.
+const MISSING: &str = "__missing__";
+
+/// Rows of a bucket tree: the keys down to a leaf, and the leaf's count. No
+/// rows when nothing matched; an empty sub-bucket (a row the table would
+/// drop) fails.
 fn rows(aggregations: &Value, aggs: &[Value]) -> Vec<(Vec<String>, u64)> {
     let ids: Vec<&str> = aggs
         .iter()
@@ -655,7 +682,10 @@ fn rows(aggregations: &Value, aggs: &[Value]) -> Vec<(Vec<String>, u64)> {
             Value::Object(map) => map.iter().map(|(k, b)| (k.clone(), b)).collect(),
             other => panic!("no buckets under {id}: {other}"),
         };
-        assert!(!list.is_empty(), "empty buckets under agg {id}");
+        assert!(
+            !list.is_empty() || keys.is_empty(),
+            "empty buckets under agg {id} in row {keys:?}"
+        );
         for (key, bucket) in list {
             keys.push(key);
             walk(bucket, rest, keys, out);
@@ -695,7 +725,7 @@ fn kibana_visualizations_aggregate_the_corpus() {
     ingest_fixtures(&prefix);
     let manifest = manifest();
     let events = manifest["distinct_events"].as_u64().unwrap();
-    let objects = exported(&prefix);
+    let objects = exported(&prefix, "kibana");
     let vis_start = format!("trailsearch-{prefix}-vis-");
     let mut seen = BTreeSet::new();
     let failed_calls = total(
@@ -710,7 +740,9 @@ fn kibana_visualizations_aggregate_the_corpus() {
             .unwrap()
             .to_string();
         let (hits, rows) = run_visualization(&prefix, object);
-        assert!(!rows.is_empty(), "{slug}");
+        // The corpus was ingested without GeoIP databases.
+        let geo = ["top-countries", "top-networks"].contains(&slug.as_str());
+        assert_eq!(rows.is_empty(), geo, "{slug}: {rows:?}");
         // Each first-level terms bucket counts what a term query counts.
         let check_terms = |field: &str| {
             let keys: BTreeSet<&String> = rows.iter().map(|(k, _)| &k[0]).collect();
@@ -818,18 +850,403 @@ fn kibana_visualizations_aggregate_the_corpus() {
                     "the three filters cover every event once"
                 );
             }
+            "top-countries" | "top-networks" => {
+                assert_eq!(hits, events);
+                assert_eq!(total(&prefix, json!({"exists": {"field": "source.geo"}})), 0);
+                assert_eq!(total(&prefix, json!({"exists": {"field": "source.as"}})), 0);
+            }
+            "clients" => {
+                let named = |client: &str, tool: &str, n| (vec![client.to_string(), tool.to_string()], n);
+                assert_eq!(
+                    rows,
+                    [
+                        named("sdk", "Boto3", 916),
+                        named("sdk", "aws-sdk-go-v2", 372),
+                        named("sdk", "aws-sdk-go", 176),
+                        named("console", MISSING, 453),
+                        named("aws-service", MISSING, 450),
+                        named("other", MISSING, 445),
+                        named("aws-cli", "aws-cli", 426),
+                        named("terraform", "Terraform", 293),
+                    ]
+                );
+                assert_eq!(
+                    sum(&rows, |_| true),
+                    total(&prefix, json!({"exists": {"field": "trailsearch.client"}}))
+                );
+                check_terms("trailsearch.client");
+                // Each row counts what a term query on the client and the
+                // tool (or its absence) counts.
+                for (keys, n) in &rows {
+                    let name = if keys[1] == MISSING {
+                        json!({"bool": {"must_not": [{"exists": {"field": "user_agent.name"}}]}})
+                    } else {
+                        json!({"term": {"user_agent.name": keys[1]}})
+                    };
+                    let query =
+                        json!({"bool": {"filter": [{"term": {"trailsearch.client": keys[0]}}, name]}});
+                    assert_eq!(*n, total(&prefix, query), "{keys:?}");
+                }
+            }
+            "top-actors" => {
+                assert_eq!(rows.len(), 20);
+                assert_eq!(rows[0], (vec!["orders-fn/orders-processor".to_string()], 497));
+                // AWS services are actors too; Top users misses them, as
+                // their calls carry no ARN.
+                assert!(rows.contains(&(vec!["cloudtrail.amazonaws.com".to_string()], 195)));
+                assert_eq!(
+                    total(
+                        &prefix,
+                        json!({"bool": {"filter": [
+                            {"term": {"userIdentity.type": "AWSService"}},
+                            {"exists": {"field": "userIdentity.arn"}},
+                        ]}})
+                    ),
+                    0
+                );
+                assert!(rows.windows(2).all(|w| w[0].1 >= w[1].1), "by count, descending");
+                check_terms("trailsearch.actor");
+            }
             other => panic!("no expectations for visualization {other}"),
         }
         seen.insert(slug);
     }
-    assert_eq!(seen.len(), 8, "every visualization ran: {seen:?}");
+    assert_eq!(seen.len(), 12, "every visualization ran: {seen:?}");
+}
+
+// --- location, network, client, actor -------------------------------------------
+
+/// Where a synthetic call came from: a located public address, or an
+/// address GeoIP is not asked about (an AWS service, a private address).
+enum Source {
+    Located(Origin),
+    Unlocated(&'static str),
+}
+
+/// Country, city, location and network of a public address.
+struct Origin {
+    country: (&'static str, &'static str, &'static str),
+    city: &'static str,
+    location: (f64, f64),
+    network: (u64, &'static str, &'static str),
+}
+
+const ASHBURN: (&str, (f64, f64)) = ("Ashburn", (39.0438, -77.4874));
+const SEATTLE: (&str, (f64, f64)) = ("Seattle", (47.6062, -122.3321));
+const PARIS: (&str, (f64, f64)) = ("Paris", (48.8566, 2.3522));
+const FRANKFURT: (&str, (f64, f64)) = ("Frankfurt am Main", (50.1109, 8.6821));
+const SYDNEY: (&str, (f64, f64)) = ("Sydney", (-33.8688, 151.2093));
+const US: (&str, &str, &str) = ("United States", "US", "North America");
+const FR: (&str, &str, &str) = ("France", "FR", "Europe");
+const DE: (&str, &str, &str) = ("Germany", "DE", "Europe");
+const AU: (&str, &str, &str) = ("Australia", "AU", "Oceania");
+/// Number, organization, and the first three octets of an address in it.
+const AMAZON: (u64, &str, &str) = (14618, "AMAZON-AES", "3.80.12");
+const MICROSOFT: (u64, &str, &str) = (8075, "MICROSOFT-CORP-MSN-AS-BLOCK", "20.42.65");
+const MICROSOFT_2: (u64, &str, &str) = (8068, "MICROSOFT-CORP-MSN-AS-BLOCK", "13.107.42");
+const OVH: (u64, &str, &str) = (16276, "OVH SAS", "51.38.64");
+const TELSTRA: (u64, &str, &str) = (1221, "Telstra Corporation Ltd", "1.120.33");
+
+fn origin(
+    country: (&'static str, &'static str, &'static str),
+    (city, location): (&'static str, (f64, f64)),
+    network: (u64, &'static str, &'static str),
+) -> Source {
+    Source::Located(Origin {
+        country,
+        city,
+        location,
+        network,
+    })
+}
+
+/// A document as the shaper writes it with GeoIP databases configured,
+/// indexed directly so the counts do not hang on a database's contents.
+fn located_document(
+    n: usize,
+    source: Source,
+    user_agent: &str,
+    client: &str,
+    agent: Option<(&str, &str)>,
+    actor: &str,
+) -> Value {
+    let mut doc = json!({
+        "@timestamp": format!("2024-03-16T11:{n:02}:00Z"),
+        "eventTime": format!("2024-03-16T11:{n:02}:00Z"),
+        "eventID": format!("geo-{n:02}"),
+        "eventSource": "ec2.amazonaws.com",
+        "eventName": "DescribeInstances",
+        "userAgent": user_agent,
+        "trailsearch": {"client": client, "actor": actor},
+    });
+    match source {
+        Source::Located(o) => {
+            let ip = format!("{}.{}", o.network.2, n + 10);
+            doc["sourceIPAddress"] = json!(ip);
+            doc["source"] = json!({
+                "ip": ip,
+                "geo": {
+                    "country_name": o.country.0,
+                    "country_iso_code": o.country.1,
+                    "continent_name": o.country.2,
+                    "city_name": o.city,
+                    "location": {"lat": o.location.0, "lon": o.location.1},
+                },
+                "as": {"number": o.network.0, "organization": {"name": o.network.1}},
+            });
+        }
+        Source::Unlocated(address) => doc["sourceIPAddress"] = json!(address),
+    }
+    if let Some((name, version)) = agent {
+        doc["user_agent"] = json!({"name": name, "version": version});
+    }
+    // What the shaper would have written for this user agent.
+    let classified = trailsearch_mapping::classify_user_agent(user_agent);
+    assert_eq!(
+        (classified.client, classified.name.zip(classified.version)),
+        (client, agent),
+        "{user_agent}"
+    );
+    doc
+}
+
+/// Fifteen calls: five from the United States (Ashburn twice, Seattle three
+/// times), four from France, two from Germany, one from Australia, and three
+/// with no location (two AWS services, one private address). Counts differ
+/// from group to group so every table's order is known.
+fn located_documents() -> Vec<Value> {
+    let cli = (
+        "aws-cli/2.15.30 Python/3.11.8 Linux/6.1 exe/x86_64",
+        "aws-cli",
+        Some(("aws-cli", "2.15.30")),
+    );
+    let old_cli = (
+        "aws-cli/2.13.0 Python/3.11.4 Darwin/23.1",
+        "aws-cli",
+        Some(("aws-cli", "2.13.0")),
+    );
+    let boto3 = (
+        "Boto3/1.34.51 md/Botocore#1.34.51 ua/2.0 os/linux#6.1 lang/python#3.12.1",
+        "sdk",
+        Some(("Boto3", "1.34.51")),
+    );
+    let go = (
+        "aws-sdk-go/1.50.0 (go1.21.6; linux; amd64)",
+        "sdk",
+        Some(("aws-sdk-go", "1.50.0")),
+    );
+    let terraform = (
+        "APN/1.0 HashiCorp/1.0 Terraform/1.7.4 (+https://www.terraform.io) terraform-provider-aws/5.40.0",
+        "terraform",
+        Some(("Terraform", "1.7.4")),
+    );
+    let console = ("signin.amazonaws.com", "console", None);
+    let lambda = ("lambda.amazonaws.com", "aws-service", None);
+    let bob = "Admin/bob@example.com";
+    let calls = [
+        (origin(US, ASHBURN, AMAZON), cli, "alice"),
+        (origin(US, ASHBURN, AMAZON), cli, "alice"),
+        (origin(US, SEATTLE, MICROSOFT), boto3, bob),
+        (origin(US, SEATTLE, MICROSOFT_2), terraform, bob),
+        (origin(US, SEATTLE, MICROSOFT), boto3, bob),
+        (origin(FR, PARIS, OVH), console, "alice"),
+        (origin(FR, PARIS, OVH), console, "alice"),
+        (origin(FR, PARIS, OVH), old_cli, "alice"),
+        (origin(FR, PARIS, MICROSOFT), cli, "alice"),
+        (origin(DE, FRANKFURT, OVH), console, "root"),
+        (origin(DE, FRANKFURT, MICROSOFT), boto3, bob),
+        (origin(AU, SYDNEY, TELSTRA), cli, "mallory"),
+        (
+            Source::Unlocated("lambda.amazonaws.com"),
+            lambda,
+            "lambda.amazonaws.com",
+        ),
+        (
+            Source::Unlocated("lambda.amazonaws.com"),
+            lambda,
+            "lambda.amazonaws.com",
+        ),
+        (Source::Unlocated("10.0.0.12"), go, "ci-deployer"),
+    ];
+    calls
+        .into_iter()
+        .enumerate()
+        .map(|(n, (source, (ua, client, agent), actor))| {
+            located_document(n, source, ua, client, agent, actor)
+        })
+        .collect()
+}
+
+/// A fresh prefix, its template installed (so `source.geo.location` is a
+/// `geo_point`), holding [`located_documents`].
+fn index_located_documents(test: &str) -> String {
+    let prefix = unique_prefix(test);
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    let index = format!("{prefix}-2024.03.16");
+    for doc in located_documents() {
+        let id = doc["eventID"].as_str().unwrap();
+        let (status, answer) = http("PUT", &format!("{index}/_doc/{id}"), Some(&doc));
+        assert_eq!(status, 201, "{answer}");
+    }
+    refresh(&format!("{prefix}-*"));
+    let (_, mapping) = http("GET", &format!("{index}/_mapping"), None);
+    assert_eq!(
+        mapping[&index]["mappings"]["properties"]["source"]["properties"]["geo"]["properties"]["location"]
+            ["type"],
+        "geo_point",
+        "the template maps the location"
+    );
+    prefix
+}
+
+/// Events per `geotile_grid` tile of `field` at `precision` (zoom), under a
+/// map's search: what Kibana's clusters layer asks for, and the stand-in for
+/// a coordinate map's `geohash_grid` (which the test server computes wrong).
+fn tiles(prefix: &str, query: &str, field: &str, precision: u32) -> BTreeMap<String, u64> {
+    let body = json!({
+        "size": 0,
+        "query": kibana_query(query),
+        "aggs": {"grid": {"geotile_grid": {"field": field, "precision": precision}}},
+    });
+    let answer = search(prefix, &body);
+    answer["aggregations"]["grid"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["key"].as_str().unwrap().to_string(),
+                b["doc_count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn row(keys: &[&str], n: u64) -> (Vec<String>, u64) {
+    (keys.iter().map(|k| k.to_string()).collect(), n)
+}
+
+#[test]
+fn kibana_location_network_client_and_actor_views_count_located_calls() {
+    let prefix = index_located_documents("kibana-located");
+    let objects = exported(&prefix, "kibana");
+    let vis = |slug: &str| {
+        let id = format!("trailsearch-{prefix}-vis-{slug}");
+        let object = objects.iter().find(|o| o["id"] == id).unwrap();
+        let (hits, rows) = run_visualization(&prefix, object);
+        assert_eq!(hits, 15, "{slug}: every call");
+        rows
+    };
+    assert_eq!(
+        vis("top-countries"),
+        [
+            row(&["United States", "US"], 5),
+            row(&["France", "FR"], 4),
+            row(&["Germany", "DE"], 2),
+            row(&["Australia", "AU"], 1),
+        ]
+    );
+    assert_eq!(
+        vis("top-networks"),
+        [
+            row(&["MICROSOFT-CORP-MSN-AS-BLOCK", "8075"], 4),
+            row(&["MICROSOFT-CORP-MSN-AS-BLOCK", "8068"], 1),
+            row(&["OVH SAS", "16276"], 4),
+            row(&["AMAZON-AES", "14618"], 2),
+            row(&["Telstra Corporation Ltd", "1221"], 1),
+        ]
+    );
+    // Clients without a named tool keep their row.
+    assert_eq!(
+        vis("clients"),
+        [
+            row(&["aws-cli", "aws-cli"], 5),
+            row(&["sdk", "Boto3"], 3),
+            row(&["sdk", "aws-sdk-go"], 1),
+            row(&["console", MISSING], 3),
+            row(&["aws-service", MISSING], 2),
+            row(&["terraform", "Terraform"], 1),
+        ]
+    );
+    let actors = vis("top-actors");
+    assert_eq!(
+        actors[..2],
+        [row(&["alice"], 6), row(&["Admin/bob@example.com"], 4)]
+    );
+    assert_eq!(actors[2], row(&["lambda.amazonaws.com"], 2));
+    let ones: BTreeSet<(Vec<String>, u64)> = actors[3..].iter().cloned().collect();
+    assert_eq!(
+        ones,
+        BTreeSet::from([row(&["ci-deployer"], 1), row(&["mallory"], 1), row(&["root"], 1)])
+    );
+    // `user.name` is the actor under its ECS name.
+    assert_eq!(total(&prefix, json!({"term": {"user.name": "alice"}})), 6);
+}
+
+#[test]
+fn kibana_maps_of_both_products_count_located_calls_per_tile() {
+    let prefix = index_located_documents("kibana-maps");
+    // Zoom 2: Seattle; Ashburn; Paris and Frankfurt together; Sydney.
+    let expected = BTreeMap::from([
+        ("2/0/1".to_string(), 3),
+        ("2/1/1".to_string(), 2),
+        ("2/2/1".to_string(), 6),
+        ("2/3/2".to_string(), 1),
+    ]);
+
+    // Kibana: a clusters layer (a geotile grid) on the index pattern.
+    let objects = exported(&prefix, "kibana");
+    assert!(objects
+        .iter()
+        .all(|o| o["type"] != "visualization"
+            || json_string(&o["attributes"]["visState"])["type"] != "tile_map"));
+    let map = objects.iter().find(|o| o["type"] == "map").unwrap();
+    assert_eq!(map["id"], format!("trailsearch-{prefix}-map-source-locations"));
+    let layers = json_string(&map["attributes"]["layerListJSON"]);
+    let grid = &layers.as_array().unwrap()[1]["sourceDescriptor"];
+    assert_eq!(grid["type"], "ES_GEO_GRID");
+    assert_eq!(grid["requestType"], "point");
+    let reference = map["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == grid["indexPatternRefName"])
+        .unwrap();
+    assert_eq!(reference["type"], "index-pattern");
+    assert_eq!(reference["id"], objects[0]["id"]);
+    assert_eq!(objects[0]["attributes"]["title"], format!("{prefix}-*"));
+    let state = json_string(&map["attributes"]["mapStateJSON"]);
+    assert_eq!(state["query"]["language"], "lucene");
+    let field = grid["geoField"].as_str().unwrap();
+    assert_eq!(field, "source.geo.location");
+    assert_eq!(
+        tiles(&prefix, state["query"]["query"].as_str().unwrap(), field, 2),
+        expected
+    );
+
+    // Dashboards: a coordinate map, its grid on the same field.
+    let objects = exported(&prefix, "osd");
+    assert!(objects.iter().all(|o| o["type"] != "map"));
+    let map = objects
+        .iter()
+        .find(|o| o["id"] == format!("trailsearch-{prefix}-vis-source-locations"))
+        .unwrap();
+    let vis_state = json_string(&map["attributes"]["visState"]);
+    assert_eq!(vis_state["type"], "tile_map");
+    let aggs = vis_state["aggs"].as_array().unwrap();
+    assert_eq!(aggs[0]["type"], "count");
+    assert_eq!(aggs[1]["type"], "geohash_grid");
+    assert_eq!(aggs[1]["schema"], "segment");
+    let field = aggs[1]["params"]["field"].as_str().unwrap();
+    assert_eq!(field, "source.geo.location");
+    assert_eq!(tiles(&prefix, &saved_query(map), field, 2), expected);
 }
 
 #[test]
 fn kibana_investigation_filters_narrow_as_their_labels_say() {
     let prefix = unique_prefix("kibana-filters");
     ingest_fixtures(&prefix);
-    let objects = exported(&prefix);
+    let objects = exported(&prefix, "kibana");
     let dashboard = objects
         .iter()
         .find(|o| o["id"] == format!("trailsearch-{prefix}-dashboard-investigation"))
@@ -931,17 +1348,38 @@ const STUB_CREDENTIALS: [&str; 4] = ["--user", "trailsearch", "--password", "kib
 
 #[test]
 fn kibana_setup_imports_into_kibana_and_opensearch_dashboards() {
-    for (flavour, product, version, header, other_header) in [
-        ("kibana", "Kibana", "8.15.3", "kbn-xsrf", "osd-xsrf"),
-        ("osd", "OpenSearch Dashboards", "2.17.0", "osd-xsrf", "kbn-xsrf"),
+    // Each product gets its own export: Kibana's with a map, Dashboards' with
+    // a coordinate map among its visualizations.
+    for (flavour, product, version, header, other_header, views) in [
+        (
+            "kibana",
+            "Kibana",
+            "8.15.3",
+            "kbn-xsrf",
+            "osd-xsrf",
+            "12 visualizations, 1 map",
+        ),
+        (
+            "osd",
+            "OpenSearch Dashboards",
+            "2.17.0",
+            "osd-xsrf",
+            "kbn-xsrf",
+            "13 visualizations",
+        ),
     ] {
         let prefix = unique_prefix(&format!("kibana-import-{flavour}"));
         let stub = Stub::start(&[&["--flavour", flavour][..], &STUB_CREDENTIALS[..]].concat());
         let run = setup_with(&prefix, &stub, &[]).expect_code(0);
-        let expected = exported(&prefix);
+        let expected = exported(&prefix, flavour);
+        let maps = |kind: &str| expected.iter().filter(|o| o["type"] == kind).count();
+        assert_eq!(
+            (maps("map"), maps("visualization")),
+            if flavour == "kibana" { (1, 12) } else { (0, 13) }
+        );
         assert!(
             run.stdout.contains(&format!(
-                "{product} {version} at {}/: 23 of 23 saved objects imported (index pattern {prefix}-*, 12 searches, 8 visualizations, dashboards \"CloudTrail overview [{prefix}]\", \"CloudTrail investigation [{prefix}]\")",
+                "{product} {version} at {}/: 28 of 28 saved objects imported (index pattern {prefix}-*, 12 searches, {views}, dashboards \"CloudTrail overview [{prefix}]\", \"CloudTrail investigation [{prefix}]\")",
                 stub.url
             )),
             "{run}"
@@ -980,13 +1418,13 @@ fn kibana_setup_imports_into_kibana_and_opensearch_dashboards() {
             Value::Array(expected),
             "the file part is the export"
         );
-        assert_eq!(import["stored"], 23);
+        assert_eq!(import["stored"], 28);
 
         // Stable IDs: importing again overwrites, nothing is duplicated.
         setup_with(&prefix, &stub, &[]).expect_code(0);
         let again = stub.requests();
         assert_eq!(again.len(), 4);
-        assert_eq!(again[3]["stored"], 23, "{:#}", again[3]);
+        assert_eq!(again[3]["stored"], 28, "{:#}", again[3]);
     }
 }
 
@@ -1004,7 +1442,7 @@ fn kibana_setup_reports_refused_objects_and_undetectable_products() {
         .concat(),
     );
     let run = setup_with(&prefix, &stub, &[]).expect_code(1);
-    assert!(run.stdout.contains("22 of 23 saved objects imported"), "{run}");
+    assert!(run.stdout.contains("27 of 28 saved objects imported"), "{run}");
     assert!(
         run.stderr.contains(&format!(
             "error: saved object visualization {refused_id} (\"Top users [{prefix}]\"): unknown: mapping set to strict"

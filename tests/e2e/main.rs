@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod compose;
 mod deadletter;
+mod enrich;
 mod faults;
 mod infra;
 mod ingest;

@@ -14,9 +14,10 @@ trailsearch sends and answers the way the real products do.
   header (`kbn-xsrf` for Kibana and redacted, `osd-xsrf` for Dashboards; a
   missing one is a 400 with the product's message), a multipart/form-data
   body whose `file` part is named `*.ndjson` (else 400 "Invalid file
-  extension"), one saved object per line, types it knows, references that
-  resolve in the file or among objects imported before (else a
-  `missing_references` error for that object), and `overwrite=true` (without
+  extension"), one saved object per line, types the product knows (else
+  `unsupported_type`; `map` is Kibana's only), references that resolve in
+  the file or among objects imported before (else a `missing_references`
+  error for that object), and `overwrite=true` (without
   it, objects imported before are `conflict` errors). IDs in --refuse get an
   `unknown` error as a strict mapping would give. Imported objects are kept,
   so a second import shows whether IDs are stable.
@@ -41,6 +42,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 KNOWN_TYPES = {"index-pattern", "search", "visualization", "dashboard", "config", "query", "url"}
+# Kibana's Maps app adds `map`; Dashboards has no such type.
+KIBANA_TYPES = KNOWN_TYPES | {"map"}
 LOCK = threading.Lock()
 STORE = {}  # (type, id) -> object, across imports
 
@@ -217,7 +220,7 @@ class Handler(BaseHTTPRequestHandler):
                 entry["problems"].append(f"object without type, id or attributes: {o}")
                 error({"type": "unknown", "message": "Bad Request", "statusCode": 400})
                 continue
-            if kind not in KNOWN_TYPES:
+            if kind not in (KNOWN_TYPES if self.server.flavour == "osd" else KIBANA_TYPES):
                 error({"type": "unsupported_type"})
                 continue
             missing = [{"type": r.get("type"), "id": r.get("id")} for r in o.get("references", [])

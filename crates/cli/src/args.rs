@@ -50,7 +50,7 @@ pub struct SetupArgs {
 
 fn parse_kibana_flavour(text: &str) -> Result<KibanaFlavour, String> {
     text.parse()
-        .map_err(|e: trailsearch_sink::SinkError| e.to_string())
+        .map_err(|e: trailsearch_mapping::ConfigError| e.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -61,8 +61,12 @@ pub struct KibanaArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum KibanaCommand {
-    /// Write the saved objects as NDJSON to stdout (the index pattern follows --index-prefix); the same file imports into Kibana 8.x and OpenSearch Dashboards 2.x.
-    Export,
+    /// Write the saved objects as NDJSON to stdout (the index pattern follows --index-prefix), for Kibana 8.x or OpenSearch Dashboards 2.x: they differ in the map of source locations.
+    Export {
+        /// kibana or osd (OpenSearch Dashboards), as for setup (--flavour is the cluster's mapping flavour).
+        #[arg(long, value_parser = parse_kibana_flavour, default_value = "kibana")]
+        kibana_flavour: KibanaFlavour,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -121,6 +125,12 @@ pub struct ClusterArgs {
     /// Do not ingest events matching any field:pattern (comma-separated), e.g. eventName:Describe*,readOnly:true.
     #[arg(long, global = true, env = "TRAILSEARCH_EXCLUDE", value_parser = parse_patterns)]
     pub exclude: Option<Patterns>,
+    /// MaxMind City database (GeoLite2-City.mmdb; path or s3://bucket/key): adds source.geo.*.
+    #[arg(long, global = true, env = "TRAILSEARCH_GEOIP_CITY_DB", value_name = "PATH")]
+    pub geoip_city_db: Option<String>,
+    /// MaxMind ASN database (GeoLite2-ASN.mmdb; path or s3://bucket/key): adds source.as.*.
+    #[arg(long, global = true, env = "TRAILSEARCH_GEOIP_ASN_DB", value_name = "PATH")]
+    pub geoip_asn_db: Option<String>,
     /// Longest time to keep retrying a batch before its object fails [default: 5m].
     #[arg(long, global = true, env = "TRAILSEARCH_MAX_RETRY_TIME", value_parser = parse_duration)]
     pub max_retry_time: Option<Duration>,
@@ -159,6 +169,8 @@ impl ClusterArgs {
             max_retry_time: self.max_retry_time.unwrap_or(d.max_retry_time),
             include: self.include.clone().map(|p| p.0).unwrap_or_default(),
             exclude: self.exclude.clone().map(|p| p.0).unwrap_or_default(),
+            geoip_city_db: self.geoip_city_db.clone(),
+            geoip_asn_db: self.geoip_asn_db.clone(),
             ..d
         };
         settings.validate()?;

@@ -20,7 +20,10 @@ const LIST_PAGE: usize = 1000;
 pub async fn run(args: &ClusterArgs, command: &DeadletterCommand) -> anyhow::Result<bool> {
     let settings = settings(args)?;
     let naming = settings.naming()?;
-    let cluster = connect(&settings).await?;
+    let cluster = match command {
+        DeadletterCommand::Replay(_) => crate::cluster::connect_enriching(&settings).await?,
+        DeadletterCommand::List(_) => connect(&settings).await?,
+    };
     match command {
         DeadletterCommand::List(list) => run_list(&cluster, &naming, list).await,
         DeadletterCommand::Replay(replay) => run_replay(&cluster, &settings, naming, replay).await,
@@ -139,8 +142,7 @@ async fn run_replay(
                 .source
                 .clone()
                 .unwrap_or_else(|| Provenance::local(format!("{index}/{}", letter.id)));
-            let original: Arc<[u8]> = Arc::from(letter.record.as_bytes());
-            match shaper.shape(original, Arc::new(provenance)) {
+            match shaper.shape(letter.record.as_bytes(), Arc::new(provenance)) {
                 Ok(shaped) => {
                     docs.push(shaped.document);
                     sent.push(letter);

@@ -12,7 +12,7 @@ use trailsearch_ingest::{
 use trailsearch_mapping::{Flavour, Shaper};
 
 use crate::args::{ClusterArgs, IngestArgs};
-use crate::cluster::{connect, settings};
+use crate::cluster::settings;
 use crate::progress::ConsoleProgress;
 
 pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool> {
@@ -104,6 +104,10 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
         // One object at a time: the output is the same bytes on every run.
         config.concurrency = 1;
         let shaper = Shaper::new(naming, settings.flavour.unwrap_or(Flavour::OpenSearch));
+        let shaper = match crate::cluster::locator(&settings).await? {
+            Some(locator) => shaper.with_locator(locator),
+            None => shaper,
+        };
         let out = DryRun::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout()));
         let report = trailsearch_ingest::run(plan, &shaper, &out, &store, &config, progress)
             .await
@@ -112,7 +116,7 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
         out.into_inner().flush().context("cannot write to stdout")?;
         report
     } else {
-        let cluster = connect(&settings).await?;
+        let cluster = crate::cluster::connect_enriching(&settings).await?;
         require_template(&cluster, &naming).await?;
         let sink = cluster.sink(&settings, naming.clone());
         let shaper = cluster.shaper(naming);

@@ -4,14 +4,14 @@ use std::io::Write;
 
 use anyhow::Context;
 use trailsearch_ingest::Settings;
-use trailsearch_mapping::{saved_objects, saved_objects_ndjson, Granularity, IndexNaming};
-use trailsearch_sink::{Auth, KibanaClient, KibanaFlavour, TransportConfig};
+use trailsearch_mapping::{saved_objects, saved_objects_ndjson, Granularity, IndexNaming, KibanaFlavour};
+use trailsearch_sink::{Auth, KibanaClient, TransportConfig};
 
 use crate::args::{ClusterArgs, KibanaArgs, KibanaCommand};
 
 pub fn run(cluster: &ClusterArgs, args: &KibanaArgs) -> anyhow::Result<bool> {
     match args.command {
-        KibanaCommand::Export => {
+        KibanaCommand::Export { kibana_flavour } => {
             // Only the prefix matters: nothing here talks to the cluster.
             let prefix = cluster
                 .index_prefix
@@ -20,7 +20,7 @@ pub fn run(cluster: &ClusterArgs, args: &KibanaArgs) -> anyhow::Result<bool> {
             let naming = IndexNaming::new(&prefix, Granularity::Day)?;
             let mut stdout = std::io::stdout().lock();
             stdout
-                .write_all(saved_objects_ndjson(&naming).as_bytes())
+                .write_all(saved_objects_ndjson(&naming, kibana_flavour).as_bytes())
                 .and_then(|()| stdout.flush())
                 .context("cannot write to stdout")?;
             Ok(true)
@@ -65,8 +65,9 @@ pub async fn import(
             (flavour, status.version)
         }
     };
-    let objects = saved_objects(naming);
-    let ndjson = saved_objects_ndjson(naming);
+    // The objects for the product that answers: each has its own kind of map.
+    let objects = saved_objects(naming, flavour);
+    let ndjson = saved_objects_ndjson(naming, flavour);
     let report = client
         .import(flavour, ndjson.as_bytes())
         .await
@@ -78,8 +79,13 @@ pub async fn import(
         .filter(|o| o["type"] == "dashboard")
         .filter_map(|o| o["attributes"]["title"].as_str().map(|t| format!("{t:?}")))
         .collect();
+    let maps = match count("map") {
+        0 => String::new(),
+        1 => ", 1 map".to_string(),
+        n => format!(", {n} maps"),
+    };
     println!(
-        "{}{version} at {base}: {} of {} saved objects imported (index pattern {}, {} searches, {} visualizations, dashboards {})",
+        "{}{version} at {base}: {} of {} saved objects imported (index pattern {}, {} searches, {} visualizations{maps}, dashboards {})",
         flavour.product(),
         report.success_count,
         objects.len(),

@@ -26,4 +26,7 @@ pub enum IngestError {
         /// Why.
         reason: String,
     },
+    /// The GeoIP/ASN databases cannot be used.
+    #[error("GeoIP: {0}")]
+    GeoIp(String),
 }

@@ -23,6 +23,7 @@ assert!(!report.is_success());
 #![deny(missing_docs)]
 
 mod dry_run;
+mod enrich;
 mod error;
 mod filter;
 mod pipeline;
@@ -34,6 +35,7 @@ mod store;
 
 pub use crate::{
     dry_run::DryRun,
+    enrich::{beside, load_locator, ASN_DB_NAME, CITY_DB_NAME},
     error::IngestError,
     filter::{EventFilter, FieldPattern},
     pipeline::{run, IngestConfig, NoProgress, Progress, ProgressEvent, RunOutcome},

@@ -160,9 +160,10 @@ async fn ingest_object<S: DocumentSink>(
         objects: 1,
         ..Report::default()
     };
-    // Two batches in flight at most: memory stays bounded whatever the object's size.
-    let (tx, mut rx) =
-        mpsc::channel::<Vec<Item>>((config.limits.max_docs.clamp(1, 10_000) * 2).div_ceil(CHUNK));
+    // One batch being sent and at most one batch's worth of documents queued
+    // behind it: reading overlaps sending, and memory stays bounded whatever
+    // the object's size.
+    let (tx, mut rx) = mpsc::channel::<Vec<Item>>(config.limits.max_docs.clamp(1, 10_000).div_ceil(CHUNK));
     let cancelled = Arc::new(AtomicBool::new(false));
     let reader = {
         let (object, shaper, filter, store, cancelled) = (
@@ -350,15 +351,14 @@ fn shape_record(
     provenance: &Arc<Provenance>,
     newest: &mut Option<DateTime<Utc>>,
 ) -> Item {
-    let original: Arc<[u8]> = record.bytes.into();
-    match shaper.shape(original.clone(), provenance.clone()) {
-        Ok(shaped) if filter.matches(&shaped.facts) && passes_patterns(filter, &original) => {
+    match shaper.shape(&record.bytes, provenance.clone()) {
+        Ok(shaped) if filter.matches(&shaped.facts) && passes_patterns(filter, &record.bytes) => {
             *newest = (*newest).max(Some(shaped.facts.time));
             Item::Send(shaped.document)
         }
         Ok(_) => Item::Filtered,
         Err(unplaceable) => Item::Send(shaper.shape_dead_letter(
-            original,
+            record.bytes.into(),
             provenance.clone(),
             &format!("record {}: {unplaceable}", record.index),
         )),

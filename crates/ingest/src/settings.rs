@@ -3,9 +3,10 @@
 //! flags (each also read from its variable); the Lambda from the variables.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use trailsearch_mapping::{Flavour, Granularity, IndexNaming, Shaper};
+use trailsearch_mapping::{Flavour, Granularity, IndexNaming, Locate, Shaper};
 
 use crate::filter::{EventFilter, FieldPattern};
 use trailsearch_sink::{
@@ -84,6 +85,10 @@ pub struct Settings {
     pub include: Vec<FieldPattern>,
     /// `TRAILSEARCH_EXCLUDE`: drop events matching any (counted as `filtered`).
     pub exclude: Vec<FieldPattern>,
+    /// `TRAILSEARCH_GEOIP_CITY_DB`: a MaxMind City database, path or `s3://` URL.
+    pub geoip_city_db: Option<String>,
+    /// `TRAILSEARCH_GEOIP_ASN_DB`: a MaxMind ASN database, path or `s3://` URL.
+    pub geoip_asn_db: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -107,6 +112,8 @@ impl std::fmt::Debug for Settings {
             .field("max_retry_time", &self.max_retry_time)
             .field("include", &self.include)
             .field("exclude", &self.exclude)
+            .field("geoip_city_db", &self.geoip_city_db)
+            .field("geoip_asn_db", &self.geoip_asn_db)
             .finish()
     }
 }
@@ -132,6 +139,8 @@ impl Default for Settings {
             max_retry_time: Duration::from_secs(300),
             include: Vec::new(),
             exclude: Vec::new(),
+            geoip_city_db: None,
+            geoip_asn_db: None,
         }
     }
 }
@@ -257,6 +266,8 @@ impl Settings {
             es_password: var("TRAILSEARCH_ES_PASSWORD").map(Secret::new),
             es_api_key: var("TRAILSEARCH_ES_API_KEY").map(Secret::new),
             es_secret_arn: var("TRAILSEARCH_ES_SECRET_ARN"),
+            geoip_city_db: var("TRAILSEARCH_GEOIP_CITY_DB"),
+            geoip_asn_db: var("TRAILSEARCH_GEOIP_ASN_DB"),
             aws_sigv4,
             ca_cert: var("TRAILSEARCH_CA_CERT").map(PathBuf::from),
             insecure: parsed("TRAILSEARCH_INSECURE", var("TRAILSEARCH_INSECURE"), parse_bool)?
@@ -420,6 +431,7 @@ impl Settings {
             transport,
             info,
             flavour,
+            locator: None,
         })
     }
 }
@@ -433,6 +445,8 @@ pub struct Cluster {
     pub info: ClusterInfo,
     /// The mapping flavour.
     pub flavour: Flavour,
+    /// The GeoIP/ASN lookup documents are enriched with, if any.
+    pub locator: Option<Arc<dyn Locate>>,
 }
 
 impl Cluster {
@@ -440,7 +454,7 @@ impl Cluster {
     pub fn sink(&self, settings: &Settings, naming: IndexNaming) -> Sink {
         Sink::new(
             self.transport.clone(),
-            Shaper::new(naming, self.flavour),
+            self.shaper(naming),
             RetryPolicy::default(),
             settings.max_retry_time,
         )
@@ -448,7 +462,17 @@ impl Cluster {
 
     /// The shaper for these indices.
     pub fn shaper(&self, naming: IndexNaming) -> Shaper {
-        Shaper::new(naming, self.flavour)
+        let shaper = Shaper::new(naming, self.flavour);
+        match &self.locator {
+            Some(locator) => shaper.with_locator(locator.clone()),
+            None => shaper,
+        }
+    }
+
+    /// Enriches documents with this GeoIP/ASN lookup.
+    pub fn with_locator(mut self, locator: Option<Arc<dyn Locate>>) -> Self {
+        self.locator = locator;
+        self
     }
 }
 

@@ -12,8 +12,9 @@ use trailsearch_cloudtrail::{
     batch_response, sqs_batch_response, BatchResultCode, ObjectNotice, Origin, Trigger, TriggerError,
 };
 use trailsearch_ingest::{
-    parse_duration, retention_cutoff, run, Cluster, IngestConfig, ObjectRef, ObjectStore, Plan, Progress,
-    ProgressEvent, Report, RunOutcome, Settings, SettingsError,
+    beside, load_locator, parse_duration, retention_cutoff, run, Cluster, IngestConfig, ObjectRef,
+    ObjectStore, Plan, Progress, ProgressEvent, Report, RunOutcome, Settings, SettingsError, ASN_DB_NAME,
+    CITY_DB_NAME,
 };
 use trailsearch_mapping::IndexNaming;
 
@@ -29,6 +30,9 @@ pub enum HandlerError {
     /// Settings or the cluster.
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    /// The GeoIP/ASN databases (`TRAILSEARCH_GEOIP_*_DB`) cannot be used.
+    #[error(transparent)]
+    Enrichment(#[from] trailsearch_ingest::IngestError),
     /// The index template is missing: documents would get dynamic mappings.
     #[error("the index template {template} is not installed on {url}: run `trailsearch setup` first")]
     NoTemplate {
@@ -66,6 +70,7 @@ impl HandlerError {
         match self {
             HandlerError::Trigger(_) => "UnrecognisedTrigger",
             HandlerError::Settings(_) => "Settings",
+            HandlerError::Enrichment(_) => "Enrichment",
             HandlerError::NoTemplate { .. } => "NoTemplate",
             HandlerError::ObjectsFailed { .. } => "ObjectsFailed",
             HandlerError::Secret { .. } => "Secret",
@@ -155,7 +160,16 @@ impl Deps {
     /// the standard AWS chain for S3 (`AWS_ENDPOINT_URL` for MinIO or moto).
     pub async fn from_environment() -> Result<Self, HandlerError> {
         let lookup = |name: &str| std::env::var(name).ok();
-        let settings = Settings::from_lookup(lookup)?;
+        let mut settings = Settings::from_lookup(lookup)?;
+        // Databases packaged beside `bootstrap` serve when no variable names one.
+        if let Some(dir) = std::env::current_exe()
+            .ok()
+            .as_deref()
+            .and_then(std::path::Path::parent)
+        {
+            settings.geoip_city_db = settings.geoip_city_db.or_else(|| beside(dir, CITY_DB_NAME));
+            settings.geoip_asn_db = settings.geoip_asn_db.or_else(|| beside(dir, ASN_DB_NAME));
+        }
         let lambda = LambdaSettings::from_lookup(lookup)?;
         let store = ObjectStore::with_s3(ObjectStore::s3_client_from_environment().await);
         let deps = Deps::new(settings, lambda, store)?;
@@ -210,7 +224,14 @@ impl Deps {
                             url: cluster.transport.base_url().to_string(),
                         });
                     }
-                    Ok(cluster)
+                    // Fetched with the cluster, on the first event: never at init.
+                    let locator = load_locator(
+                        self.settings.geoip_city_db.as_deref(),
+                        self.settings.geoip_asn_db.as_deref(),
+                        &self.store,
+                    )
+                    .await?;
+                    Ok(cluster.with_locator(locator))
                 })
             })
             .await

@@ -8,7 +8,9 @@ use aws_credential_types::Credentials;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use trailsearch_cloudtrail::{RecordReader, Trigger};
-use trailsearch_e2e::{cluster_url, count, fixtures, http, moto_url, repo_root, trailsearch, unique_prefix};
+use trailsearch_e2e::{
+    cluster_url, count, fixtures, http, moto_url, refresh, repo_root, trailsearch, unique_prefix,
+};
 use trailsearch_ingest::{ObjectStore, Settings};
 use trailsearch_lambda::{handle, Deps, HandlerError, LambdaSettings};
 
@@ -31,6 +33,10 @@ fn s3_client() -> aws_sdk_s3::Client {
 }
 
 async fn stack(test: &str, lambda: LambdaSettings) -> Stack {
+    stack_with(test, lambda, |_| {}).await
+}
+
+async fn stack_with(test: &str, lambda: LambdaSettings, adjust: impl FnOnce(&mut Settings)) -> Stack {
     let prefix = unique_prefix(test);
     trailsearch(&prefix, &["setup"]).expect_code(0);
     let bucket = prefix.replacen("t-", "ts-", 1);
@@ -40,12 +46,13 @@ async fn stack(test: &str, lambda: LambdaSettings) -> Stack {
         .send()
         .await
         .expect("create bucket");
-    let settings = Settings {
+    let mut settings = Settings {
         es_url: cluster_url().to_string(),
         index_prefix: prefix.clone(),
         replicas: 0,
         ..Settings::default()
     };
+    adjust(&mut settings);
     let deps = Deps::new(settings, lambda, ObjectStore::with_s3(s3.clone())).expect("deps");
     Stack {
         prefix,
@@ -139,6 +146,56 @@ async fn s3_notification_invoked_directly_indexes_the_object() {
             .starts_with("security logs:prod/AWSLogs/"),
         "{source}"
     );
+}
+
+#[tokio::test]
+async fn documents_carry_geoip_from_databases_fetched_from_s3() {
+    let city = repo_root().join(".venv/geoip/GeoLite2-City.mmdb");
+    let asn = repo_root().join(".venv/geoip/GeoLite2-ASN-test.mmdb");
+    for db in [&city, &asn] {
+        assert!(db.is_file(), "{} is missing: run scripts/bootstrap", db.display());
+    }
+    let mut bucket = String::new();
+    let stack = stack_with("lambda-geoip", lambda_settings(), |settings| {
+        bucket = settings.index_prefix.replacen("t-", "ts-", 1);
+        settings.geoip_city_db = Some(city.display().to_string());
+        settings.geoip_asn_db = Some(format!("s3://{bucket}/layers/GeoLite2-ASN.mmdb"));
+    })
+    .await;
+    stack
+        .s3
+        .put_object()
+        .bucket(&stack.bucket)
+        .key("layers/GeoLite2-ASN.mmdb")
+        .body(std::fs::read(&asn).unwrap().into())
+        .send()
+        .await
+        .expect("put");
+    let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/14/111122223333_CloudTrail_us-east-1_20240314T0930Z_geo.json";
+    let record = json!({"eventTime": "2024-03-14T09:26:53Z", "eventID": "geo-1", "sourceIPAddress": "8.8.8.8",
+        "userAgent": "aws-cli/2.15.30 Python/3.11.8", "userIdentity": {"type": "IAMUser", "userName": "bob"}});
+    stack
+        .s3
+        .put_object()
+        .bucket(&stack.bucket)
+        .key(key)
+        .body(json!({"Records": [record]}).to_string().into_bytes().into())
+        .send()
+        .await
+        .expect("put");
+    let payload = json!({"s3Bucket": stack.bucket, "s3ObjectKey": [key]});
+    let reply = handle(event(payload), &stack.deps).await.expect("handled");
+    assert_eq!(reply, json!({}));
+    refresh(&format!("{}-*", stack.prefix));
+    let (_, hits) = http("POST", &format!("{}-*/_search", stack.prefix), Some(&json!({})));
+    let doc = &hits["hits"]["hits"][0]["_source"];
+    assert_eq!(doc["source"]["geo"]["country_iso_code"], "US", "{hits}");
+    assert_eq!(
+        doc["source"]["as"],
+        json!({"number": 15169, "organization": {"name": "GOOGLE"}})
+    );
+    assert_eq!(doc["trailsearch"]["actor"], "bob");
+    assert_eq!(doc["trailsearch"]["client"], "aws-cli");
 }
 
 #[tokio::test]

@@ -15,6 +15,10 @@ pub enum FieldType {
     Ip,
     /// `true`/`false` (or their strings).
     Boolean,
+    /// A whole number (64-bit).
+    Long,
+    /// A point on the map: `{"lat": .., "lon": ..}`.
+    GeoPoint,
     /// An object of any shape, every leaf searchable: `flattened` /
     /// `flat_object`, or unindexed plus a text copy on older clusters.
     FreeShaped,
@@ -124,13 +128,34 @@ const EVENT: &[Field] = &[
     f("provider", Alias("eventSource")),
     f("id", Alias("eventID")),
 ];
-const SOURCE: &[Field] = &[f("ip", Ip), f("address", Alias("sourceIPAddress"))];
+const GEO: &[Field] = &[
+    f("continent_name", Keyword),
+    f("country_iso_code", Keyword),
+    f("country_name", Keyword),
+    f("region_iso_code", Keyword),
+    f("region_name", Keyword),
+    f("city_name", Keyword),
+    f("location", GeoPoint),
+];
+const AS_ORGANIZATION: &[Field] = &[f("name", Keyword)];
+const AUTONOMOUS_SYSTEM: &[Field] = &[f("number", Long), f("organization", Object(AS_ORGANIZATION))];
+const SOURCE: &[Field] = &[
+    f("ip", Ip),
+    f("address", Alias("sourceIPAddress")),
+    f("geo", Object(GEO)),
+    f("as", Object(AUTONOMOUS_SYSTEM)),
+];
 const CLOUD_ACCOUNT: &[Field] = &[f("id", Alias("recipientAccountId"))];
 const CLOUD: &[Field] = &[
     f("account", Object(CLOUD_ACCOUNT)),
     f("region", Alias("awsRegion")),
 ];
-const USER_AGENT: &[Field] = &[f("original", Alias("userAgent"))];
+const USER_AGENT: &[Field] = &[
+    f("original", Alias("userAgent")),
+    f("name", Keyword),
+    f("version", Keyword),
+];
+const USER: &[Field] = &[f("name", Alias("trailsearch.actor"))];
 const ERROR: &[Field] = &[f("code", Alias("errorCode")), f("message", Alias("errorMessage"))];
 const TRAILSEARCH_SOURCE: &[Field] = &[f("bucket", Keyword), f("key", Keyword)];
 
@@ -143,12 +168,15 @@ pub const ADDED_FIELDS: &[Field] = &[
     f("source", Object(SOURCE)),
     f("cloud", Object(CLOUD)),
     f("user_agent", Object(USER_AGENT)),
+    f("user", Object(USER)),
     f("error", Object(ERROR)),
 ];
 
 /// `trailsearch.*` sub-fields held in documents.
 pub const TRAILSEARCH_FIELDS: &[Field] = &[
     f("source", Object(TRAILSEARCH_SOURCE)),
+    f("actor", Keyword),
+    f("client", Keyword),
     f("degraded", Boolean),
     f("degraded_reasons", Keyword),
 ];

@@ -8,10 +8,13 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::actor::Identity;
+use crate::agent::classify as classify_user_agent;
 use crate::catalogue::{cloudtrail_field, Field, FieldType, ADDED_FIELDS};
 use crate::error::ShapeError;
+use crate::geo::{is_public, Locate, Location};
 use crate::index::IndexNaming;
-use crate::strict::{check_record, conforms};
+use crate::strict::{check_record, conforms, identity_of};
 use crate::template::Flavour;
 
 /// Lucene's limit on one indexed term, in bytes.
@@ -85,9 +88,53 @@ pub struct Document {
     /// Event, degraded event or dead letter.
     pub kind: DocumentKind,
     /// The record's original bytes, for degrading or dead-lettering later.
-    pub original: Arc<[u8]>,
+    original: Original,
     /// Where the record came from.
     pub provenance: Arc<Provenance>,
+}
+
+/// Where a document's original record bytes are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Original {
+    /// Kept apart from the body.
+    Apart(Arc<[u8]>),
+    /// The body's first `n` bytes and a closing brace: a spliced record
+    /// keeps no second copy, which halves the memory of documents in flight.
+    Spliced(usize),
+}
+
+impl Document {
+    /// A document for `body`, remembering `original` for degrading or
+    /// dead-lettering later.
+    pub fn new(
+        index: String,
+        id: String,
+        body: Vec<u8>,
+        kind: DocumentKind,
+        original: Arc<[u8]>,
+        provenance: Arc<Provenance>,
+    ) -> Self {
+        Document {
+            index,
+            id,
+            body,
+            kind,
+            original: Original::Apart(original),
+            provenance,
+        }
+    }
+
+    /// The record's original bytes.
+    pub fn original(&self) -> Cow<'_, [u8]> {
+        match &self.original {
+            Original::Apart(bytes) => Cow::Borrowed(bytes),
+            Original::Spliced(n) => {
+                let mut bytes = self.body.get(..*n).unwrap_or_default().to_vec();
+                bytes.push(b'}');
+                Cow::Owned(bytes)
+            }
+        }
+    }
 }
 
 /// The few facts about an event that filters need.
@@ -115,12 +162,23 @@ pub struct Shaped {
 pub struct Shaper {
     naming: IndexNaming,
     flavour: Flavour,
+    locator: Option<Arc<dyn Locate>>,
 }
 
 impl Shaper {
     /// A shaper for these indices on a cluster of this flavour.
     pub fn new(naming: IndexNaming, flavour: Flavour) -> Self {
-        Shaper { naming, flavour }
+        Shaper {
+            naming,
+            flavour,
+            locator: None,
+        }
+    }
+
+    /// Adds `source.geo.*` and `source.as.*` from this lookup.
+    pub fn with_locator(mut self, locator: Arc<dyn Locate>) -> Self {
+        self.locator = Some(locator);
+        self
     }
 
     /// The index naming.
@@ -132,10 +190,10 @@ impl Shaper {
     /// index are moved to `trailsearch.unindexed` (the document is then
     /// `Degraded` or, for long values only, still an `Event`); a record that
     /// cannot be placed in an index is an error, to be dead-lettered.
-    pub fn shape(&self, original: Arc<[u8]>, provenance: Arc<Provenance>) -> Result<Shaped, ShapeError> {
-        match self.shape_clean(&original, &provenance) {
+    pub fn shape(&self, original: &[u8], provenance: Arc<Provenance>) -> Result<Shaped, ShapeError> {
+        match self.shape_clean(original, &provenance) {
             Some(shaped) => Ok(shaped),
-            None => self.shape_tree(original, provenance),
+            None => self.shape_tree(original.into(), provenance),
         }
     }
 
@@ -149,7 +207,7 @@ impl Shaper {
             account: string_field(record.get("recipientAccountId")),
             region: string_field(record.get("awsRegion")),
         };
-        let mut added = Additions::of(&record, time);
+        let mut added = Additions::of(&record, time, self.locator.as_deref());
 
         let mut unindexed = Map::new();
         let mut reasons = Vec::new();
@@ -173,9 +231,9 @@ impl Shaper {
             document: Document {
                 index: self.naming.index_for(&time),
                 id,
-                body: splice(&to_line(record), &added, &provenance),
+                body: splice(&to_line(record), &added, &provenance).0,
                 kind,
-                original,
+                original: Original::Apart(original),
                 provenance,
             },
             facts,
@@ -190,24 +248,36 @@ impl Shaper {
     /// so does any record long enough to hold a value past Lucene's term
     /// limit (shorter ones cannot: a term is a path and a value, both taken
     /// from the record).
-    fn shape_clean(&self, original: &Arc<[u8]>, provenance: &Arc<Provenance>) -> Option<Shaped> {
+    fn shape_clean(&self, original: &[u8], provenance: &Arc<Provenance>) -> Option<Shaped> {
         if self.flavour == Flavour::Compatible || original.len() > MAX_TERM_BYTES {
             return None;
         }
         let clean = check_record(original).ok()?;
         let time = parse_event_time(clean.event_time.as_deref()?).ok()?;
-        let added = Additions {
+        let mut added = Additions {
             failed: clean.failed,
-            source_ip: source_ip(clean.source_ip.as_deref()),
             ..Additions::new(time)
+        };
+        added.enrich(
+            clean.source_ip.as_deref(),
+            clean.user_agent.as_deref(),
+            clean.identity.as_ref(),
+            self.locator.as_deref(),
+        );
+        let original_bytes = original;
+        let (body, verbatim) = splice(original, &added, provenance);
+        let original = if verbatim {
+            Original::Spliced(original.len() - 1)
+        } else {
+            Original::Apart(original.into())
         };
         Some(Shaped {
             document: Document {
                 index: self.naming.index_for(&time),
-                id: id_from(original, clean.event_id.as_deref()),
-                body: splice(original, &added, provenance),
+                id: id_from(original_bytes, clean.event_id.as_deref()),
+                body,
                 kind: DocumentKind::Event,
-                original: original.clone(),
+                original,
                 provenance: provenance.clone(),
             },
             facts: EventFacts {
@@ -222,9 +292,10 @@ impl Shaper {
     /// scalar fields stay indexed; every object and unknown field moves to
     /// `trailsearch.unindexed`, and `reason` is recorded.
     pub fn shape_degraded(&self, rejected: &Document, reason: &str) -> Result<Document, ShapeError> {
-        let record = parse_object(&rejected.original)?;
+        let original = rejected.original();
+        let record = parse_object(&original)?;
         let time = event_time(record.get("eventTime"))?;
-        let mut added = Additions::of(&record, time);
+        let mut added = Additions::of(&record, time, self.locator.as_deref());
         let mut kept = Map::new();
         let mut unindexed = Map::new();
         for (name, value) in record {
@@ -248,9 +319,12 @@ impl Shaper {
         Ok(Document {
             index: rejected.index.clone(),
             id: rejected.id.clone(),
-            body: splice(&to_line(kept), &added, &rejected.provenance),
+            body: splice(&to_line(kept), &added, &rejected.provenance).0,
             kind: DocumentKind::Degraded,
-            original: rejected.original.clone(),
+            original: match &rejected.original {
+                Original::Apart(bytes) => Original::Apart(bytes.clone()),
+                Original::Spliced(_) => Original::Apart(original.into()),
+            },
             provenance: rejected.provenance.clone(),
         })
     }
@@ -275,7 +349,7 @@ impl Shaper {
             id,
             body: to_line_value(&body),
             kind: DocumentKind::DeadLetter,
-            original,
+            original: Original::Apart(original),
             provenance,
         }
     }
@@ -430,6 +504,8 @@ fn expected(ty: FieldType) -> &'static str {
         FieldType::Keyword | FieldType::Text => "a string, number or boolean",
         FieldType::Date => "a timestamp string",
         FieldType::Boolean => "a boolean",
+        FieldType::Long => "a whole number",
+        FieldType::GeoPoint => "a point (lat, lon)",
         FieldType::Ip => "an IP address",
         FieldType::FreeShaped | FieldType::Object(_) => "an object",
         FieldType::ObjectArray(_) => "an array of objects",
@@ -498,6 +574,14 @@ struct Additions {
     failed: bool,
     /// `sourceIPAddress`, when it is an address.
     source_ip: Option<IpAddr>,
+    /// Where `source_ip` is, for public addresses the lookup knows.
+    location: Option<Arc<Location>>,
+    /// `trailsearch.client`, `user_agent.name`, `user_agent.version`.
+    client: Option<&'static str>,
+    agent_name: Option<String>,
+    agent_version: Option<String>,
+    /// `trailsearch.actor`.
+    actor: Option<String>,
     /// The compatible flavour's searchable copies of free-shaped objects.
     text_copies: Map<String, Value>,
     unindexed: Map<String, Value>,
@@ -510,20 +594,55 @@ impl Additions {
             time,
             failed: false,
             source_ip: None,
+            location: None,
+            client: None,
+            agent_name: None,
+            agent_version: None,
+            actor: None,
             text_copies: Map::new(),
             unindexed: Map::new(),
             reasons: Vec::new(),
         }
     }
 
-    fn of(record: &Map<String, Value>, time: DateTime<Utc>) -> Self {
-        Additions {
+    fn of(record: &Map<String, Value>, time: DateTime<Utc>, locator: Option<&dyn Locate>) -> Self {
+        let mut added = Additions {
             failed: ["errorCode", "errorMessage"]
                 .iter()
                 .any(|name| record.get(*name).is_some_and(|v| !v.is_null())),
-            source_ip: source_ip(record.get("sourceIPAddress").and_then(Value::as_str)),
             ..Additions::new(time)
+        };
+        let identity = record.get("userIdentity").and_then(identity_of);
+        added.enrich(
+            record.get("sourceIPAddress").and_then(Value::as_str),
+            record.get("userAgent").and_then(Value::as_str),
+            identity.as_ref(),
+            locator,
+        );
+        added
+    }
+
+    /// Where the call came from and with what, and who made it.
+    fn enrich(
+        &mut self,
+        source_address: Option<&str>,
+        user_agent: Option<&str>,
+        identity: Option<&Identity<'_>>,
+        locator: Option<&dyn Locate>,
+    ) {
+        self.source_ip = source_ip(source_address);
+        if let (Some(ip), Some(locator)) = (self.source_ip, locator) {
+            if is_public(ip) {
+                self.location = locator.locate(ip).filter(|l| !l.is_empty());
+            }
         }
+        if let Some(user_agent) = user_agent {
+            let agent = classify_user_agent(user_agent);
+            self.client = Some(agent.client);
+            self.agent_name = agent.name.map(str::to_string);
+            self.agent_version = agent.version.map(str::to_string);
+        }
+        self.actor = identity.and_then(Identity::actor);
     }
 
     /// Writes the added members, each after a comma, and the record's
@@ -539,6 +658,18 @@ impl Additions {
         if let Some(ip) = self.source_ip {
             out.extend_from_slice(b",\"source\":{\"ip\":");
             write_json(out, &ip.to_string());
+            if let Some(location) = &self.location {
+                write_location(location, out);
+            }
+            out.push(b'}');
+        }
+        if self.agent_name.is_some() {
+            out.extend_from_slice(b",\"user_agent\":{\"name\":");
+            write_json(out, &self.agent_name);
+            if let Some(version) = &self.agent_version {
+                out.extend_from_slice(b",\"version\":");
+                write_json(out, version);
+            }
             out.push(b'}');
         }
         out.extend_from_slice(b",\"trailsearch\":{\"source\":{");
@@ -550,6 +681,14 @@ impl Additions {
         out.extend_from_slice(b"\"key\":");
         write_json(out, &provenance.key);
         out.push(b'}');
+        if let Some(actor) = &self.actor {
+            out.extend_from_slice(b",\"actor\":");
+            write_json(out, actor);
+        }
+        if let Some(client) = self.client {
+            out.extend_from_slice(b",\"client\":");
+            write_json(out, client);
+        }
         if !self.text_copies.is_empty() {
             out.extend_from_slice(b",\"text\":");
             write_json(out, &self.text_copies);
@@ -564,6 +703,59 @@ impl Additions {
         }
         out.extend_from_slice(b"}}");
     }
+}
+
+/// `,"geo":{...},"as":{...}` inside `source`, with the parts the lookup knew.
+/// Written member by member: this runs for most documents.
+fn write_location(location: &Location, out: &mut Vec<u8>) {
+    let geo = [
+        ("continent_name", &location.continent_name),
+        ("country_iso_code", &location.country_iso_code),
+        ("country_name", &location.country_name),
+        ("region_iso_code", &location.region_iso_code),
+        ("region_name", &location.region_name),
+        ("city_name", &location.city_name),
+    ];
+    let mut first = true;
+    let mut member = |out: &mut Vec<u8>, name: &str| {
+        out.extend_from_slice(if first { b",\"geo\":{\"" } else { b",\"" });
+        first = false;
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+    };
+    for (name, value) in geo {
+        if let Some(value) = value {
+            member(out, name);
+            write_json(out, value);
+        }
+    }
+    if let Some((lat, lon)) = location.coordinates {
+        member(out, "location");
+        out.extend_from_slice(b"{\"lat\":");
+        write_json(out, &lat);
+        out.extend_from_slice(b",\"lon\":");
+        write_json(out, &lon);
+        out.push(b'}');
+    }
+    if !first {
+        out.push(b'}');
+    }
+    if location.as_number.is_none() && location.as_organization.is_none() {
+        return;
+    }
+    out.extend_from_slice(b",\"as\":{");
+    if let Some(number) = location.as_number {
+        out.extend_from_slice(format!("\"number\":{number}").as_bytes());
+    }
+    if let Some(name) = &location.as_organization {
+        if location.as_number.is_some() {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"organization\":{\"name\":");
+        write_json(out, name);
+        out.push(b'}');
+    }
+    out.push(b'}');
 }
 
 fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
@@ -588,12 +780,15 @@ fn text_copies(record: &Map<String, Value>) -> Map<String, Value> {
 /// A serialized record object with the added fields before its closing
 /// brace, on one line. The record is an object with members, so it ends in
 /// `}` and takes a comma; a line break in it can only be whitespace between
-/// tokens (JSON strings cannot hold one raw).
-fn splice(record: &[u8], added: &Additions, provenance: &Provenance) -> Vec<u8> {
+/// tokens (JSON strings cannot hold one raw). Also says whether the body
+/// starts with the record's bytes as they were (no line break replaced).
+fn splice(record: &[u8], added: &Additions, provenance: &Provenance) -> (Vec<u8>, bool) {
     let open = record.len().saturating_sub(1);
-    let mut body = Vec::with_capacity(record.len() + 256);
+    // Room for the added fields: the body is never grown and copied again.
+    let mut body = Vec::with_capacity(record.len() + 768);
     body.extend_from_slice(&record[..open]);
-    if memchr::memchr2(b'\n', b'\r', &body).is_some() {
+    let verbatim = memchr::memchr2(b'\n', b'\r', &body).is_none();
+    if !verbatim {
         for byte in &mut body {
             if matches!(*byte, b'\n' | b'\r') {
                 *byte = b' ';
@@ -606,7 +801,7 @@ fn splice(record: &[u8], added: &Additions, provenance: &Provenance) -> Vec<u8> 
         // The comma before the first added member.
         body.remove(open);
     }
-    body
+    (body, verbatim)
 }
 
 fn to_line(record: Map<String, Value>) -> Vec<u8> {
@@ -696,6 +891,7 @@ mod tests {
                     let fast_body: Value = serde_json::from_slice(&fast.document.body).unwrap();
                     let tree_body: Value = serde_json::from_slice(&tree.document.body).unwrap();
                     prop_assert_eq!(fast_body, tree_body);
+                    prop_assert_eq!(&*fast.document.original(), &*original);
                 }
             }
         }
@@ -709,7 +905,7 @@ mod tests {
         );
         let original = b"{\"eventTime\":\"2024-03-14T09:26:53Z\",\n \"n\":1.0e3, \"eventID\":\"e1\" }";
         let shaped = shaper
-            .shape(original.as_slice().into(), Arc::new(Provenance::local("a")))
+            .shape(original.as_slice(), Arc::new(Provenance::local("a")))
             .unwrap();
         assert_eq!(
             String::from_utf8(shaped.document.body).unwrap(),

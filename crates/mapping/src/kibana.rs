@@ -1,18 +1,79 @@
 //! Saved objects for Kibana and OpenSearch Dashboards, generated from the
 //! field catalogue: an index pattern over `<prefix>-*`, saved searches
-//! (Lucene), aggregation-based visualizations and two dashboards.
+//! (Lucene), aggregation-based visualizations, a map of source locations and
+//! two dashboards.
 //!
-//! One format imports into both Kibana 8.x and OpenSearch Dashboards 2.x: the
-//! attributes are the ones both products map (Dashboards maps saved-object
-//! attributes strictly, so nothing Kibana-only is written), the nested JSON
-//! strings use the 7.10 layout, and every object declares that layout in
-//! `migrationVersion`, so Kibana upgrades it with its own migrations on import
-//! while Dashboards, which forked at 7.10, takes it as it is.
+//! The two products get the same objects but for the map, which neither can
+//! read in the other's form: Kibana 8 dropped the coordinate map
+//! (`tile_map`) for its Maps app (`map` objects), and Dashboards never had
+//! Kibana's Maps. Everything else is written once: the attributes are the
+//! ones both products map (Dashboards maps saved-object attributes strictly,
+//! so nothing Kibana-only is written), the nested JSON strings use the 7.10
+//! layout, and every object declares that layout in `migrationVersion`, so
+//! Kibana upgrades it with its own migrations on import while Dashboards,
+//! which forked at 7.10, takes it as it is. The Kibana map is the exception:
+//! it is written in the layout Kibana 8 exports.
 
 use serde_json::{json, Value};
 
 use crate::catalogue::{Field, FieldType, ADDED_FIELDS, CLOUDTRAIL_FIELDS, TRAILSEARCH_FIELDS};
+use crate::error::ConfigError;
 use crate::index::IndexNaming;
+
+/// Which dashboards product: the one the saved objects are written for, and
+/// the one `setup --kibana-url` talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KibanaFlavour {
+    /// Kibana (7.x, 8.x).
+    Kibana,
+    /// OpenSearch Dashboards (1.x, 2.x, 3.x).
+    OpenSearchDashboards,
+}
+
+impl KibanaFlavour {
+    /// The name `--kibana-flavour` takes: `kibana` or `osd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            KibanaFlavour::Kibana => "kibana",
+            KibanaFlavour::OpenSearchDashboards => "osd",
+        }
+    }
+
+    /// The product's name, for messages.
+    pub fn product(self) -> &'static str {
+        match self {
+            KibanaFlavour::Kibana => "Kibana",
+            KibanaFlavour::OpenSearchDashboards => "OpenSearch Dashboards",
+        }
+    }
+
+    /// The header its API requires on writes (cross-site request forgery
+    /// protection): `kbn-xsrf` or `osd-xsrf`.
+    pub fn xsrf_header(self) -> &'static str {
+        match self {
+            KibanaFlavour::Kibana => "kbn-xsrf",
+            KibanaFlavour::OpenSearchDashboards => "osd-xsrf",
+        }
+    }
+}
+
+impl std::fmt::Display for KibanaFlavour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for KibanaFlavour {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
+        match s {
+            "kibana" => Ok(KibanaFlavour::Kibana),
+            "osd" | "opensearch-dashboards" => Ok(KibanaFlavour::OpenSearchDashboards),
+            other => Err(ConfigError::KibanaFlavour(other.to_string())),
+        }
+    }
+}
 
 /// The index prefix whose objects carry the plain IDs and titles
 /// (`trailsearch-search-resource-deletions`, "Resource deletions").
@@ -44,6 +105,14 @@ mod names {
     pub const BUCKET_NAME: &str = "requestParameters.bucketName";
     pub const CONSOLE_LOGIN: &str = "responseElements.ConsoleLogin";
     pub const MFA_USED: &str = "additionalEventData.MFAUsed";
+    pub const ACTOR: &str = "trailsearch.actor";
+    pub const CLIENT: &str = "trailsearch.client";
+    pub const AGENT_NAME: &str = "user_agent.name";
+    pub const COUNTRY_NAME: &str = "source.geo.country_name";
+    pub const COUNTRY_CODE: &str = "source.geo.country_iso_code";
+    pub const LOCATION: &str = "source.geo.location";
+    pub const AS_ORGANIZATION: &str = "source.as.organization.name";
+    pub const AS_NUMBER: &str = "source.as.number";
 }
 use names::*;
 
@@ -390,11 +459,14 @@ pub fn saved_searches() -> Vec<SavedSearch> {
 }
 
 /// The Kibana 7.10 layout every object declares, per type: Dashboards knows
-/// no later one, Kibana migrates from it.
+/// no later one, Kibana migrates from it. The map, Kibana's only, is in the
+/// layout of Kibana 8.1's last map migration (its layer type names), which
+/// every later Kibana still reads.
 fn migration_version(kind: &str) -> Value {
     let version = match kind {
         "index-pattern" => "7.6.0",
         "visualization" => "7.10.0",
+        "map" => "8.1.0",
         _ => "7.9.3",
     };
     json!({ kind: version })
@@ -483,6 +555,15 @@ fn terms_agg(id: &str, path: &'static str, size: u32, schema: &str) -> Value {
     })
 }
 
+/// A terms agg whose documents without the field still get a row, labelled
+/// `label`: a data table drops a parent row whose sub-bucket is empty.
+fn terms_agg_with_missing(id: &str, path: &'static str, size: u32, schema: &str, label: &str) -> Value {
+    let mut agg = terms_agg(id, path, size, schema);
+    agg["params"]["missingBucket"] = json!(true);
+    agg["params"]["missingBucketLabel"] = json!(label);
+    agg
+}
+
 fn date_histogram_agg(id: &str) -> Value {
     json!({
         "id": id,
@@ -565,6 +646,40 @@ fn pie_params() -> Value {
     })
 }
 
+/// A coordinate map's grid: events per geohash cell of the source location,
+/// the precision following the zoom.
+fn geohash_grid_agg(id: &str) -> Value {
+    json!({
+        "id": id,
+        "enabled": true,
+        "type": "geohash_grid",
+        "params": {
+            "field": field(LOCATION),
+            "autoPrecision": true,
+            "precision": 2,
+            "useGeocentroid": true,
+            "isFilteredByCollar": true,
+        },
+        "schema": "segment",
+    })
+}
+
+/// Dashboards' coordinate map defaults: scaled circles on a desaturated base
+/// map, the world in view.
+fn tile_map_params() -> Value {
+    json!({
+        "colorSchema": "Yellow to Red",
+        "mapType": "Scaled Circle Markers",
+        "isDesaturated": true,
+        "addTooltip": true,
+        "heatClusterSize": 1.5,
+        "legendPosition": "bottomright",
+        "mapZoom": 2,
+        "mapCenter": [20, 0],
+        "wms": {"enabled": false, "options": {"format": "image/png", "transparent": true}},
+    })
+}
+
 struct Visualization {
     slug: &'static str,
     title: &'static str,
@@ -575,7 +690,13 @@ struct Visualization {
     query: String,
 }
 
-fn visualizations() -> Vec<Visualization> {
+/// The map's slug, title and description, the same in both products.
+const MAP_SLUG: &str = "source-locations";
+const MAP_TITLE: &str = "Source locations";
+const MAP_DESCRIPTION: &str = "Where calls come from: events per area of the source address's location \
+                               (GeoIP), clustered as the map zooms. Empty without GeoIP databases.";
+
+fn visualizations(flavour: KibanaFlavour) -> Vec<Visualization> {
     let table = |slug, title, description, buckets: Vec<Value>, query: String| {
         let mut aggs = vec![count_agg()];
         aggs.extend(buckets);
@@ -589,7 +710,7 @@ fn visualizations() -> Vec<Visualization> {
             query,
         }
     };
-    vec![
+    let mut list = vec![
         Visualization {
             slug: "events-over-time",
             title: "Events over time",
@@ -671,7 +792,154 @@ fn visualizations() -> Vec<Visualization> {
             ],
             query: String::new(),
         },
-    ]
+        table(
+            "top-countries",
+            "Top countries",
+            "Countries the calls come from (GeoIP of the source address; AWS services and private \
+             addresses have none).",
+            vec![
+                terms_agg("2", COUNTRY_NAME, 20, "bucket"),
+                terms_agg("3", COUNTRY_CODE, 1, "bucket"),
+            ],
+            String::new(),
+        ),
+        table(
+            "top-networks",
+            "Top networks (AS)",
+            "The networks the calls come from: the autonomous system's organization and number.",
+            vec![
+                terms_agg("2", AS_ORGANIZATION, 20, "bucket"),
+                terms_agg("3", AS_NUMBER, 5, "bucket"),
+            ],
+            String::new(),
+        ),
+        table(
+            "clients",
+            "Clients",
+            "Console against scripts: the kind of client (console, aws-cli, sdk, terraform, \
+             cloudformation, aws-service, other) and the tool the user agent names.",
+            vec![
+                terms_agg("2", CLIENT, 10, "bucket"),
+                terms_agg_with_missing("3", AGENT_NAME, 10, "bucket", "(not named)"),
+            ],
+            String::new(),
+        ),
+        table(
+            "top-actors",
+            "Top actors",
+            "The most active actors: one name per identity whatever its type (IAM user, role/session, \
+             root, federated user, AWS service).",
+            vec![terms_agg("2", ACTOR, 20, "bucket")],
+            String::new(),
+        ),
+    ];
+    if flavour == KibanaFlavour::OpenSearchDashboards {
+        list.push(Visualization {
+            slug: MAP_SLUG,
+            title: MAP_TITLE,
+            description: MAP_DESCRIPTION,
+            vis_type: "tile_map",
+            params: tile_map_params(),
+            aggs: vec![count_agg(), geohash_grid_agg("2")],
+            query: String::new(),
+        });
+    }
+    list
+}
+
+/// The reference name Kibana gives the map's second layer's index pattern.
+const MAP_INDEX_REF: &str = "layer_1_source_index_pattern";
+
+/// Kibana's map of source locations: a base map and a clusters layer, events
+/// per grid cell of `source.geo.location` (Kibana's Maps run a
+/// `geotile_grid` for it), sized and labelled by count.
+fn kibana_map(naming: &Naming, index_pattern_id: &str) -> Value {
+    let layers = json!([
+        {
+            "id": "base-map",
+            "label": null,
+            "type": "EMS_VECTOR_TILE",
+            "sourceDescriptor": {
+                "type": "EMS_TMS",
+                "isAutoSelect": true,
+                "lightModeDefault": "road_map_desaturated",
+            },
+            "style": {"type": "EMS_VECTOR_TILE", "color": ""},
+            "minZoom": 0,
+            "maxZoom": 24,
+            "alpha": 1,
+            "visible": true,
+            "includeInFitToBounds": true,
+        },
+        {
+            "id": "source-locations",
+            "label": "Events by source location",
+            "type": "GEOJSON_VECTOR",
+            "sourceDescriptor": {
+                "type": "ES_GEO_GRID",
+                "id": "source-locations-grid",
+                "geoField": field(LOCATION),
+                "requestType": "point",
+                "resolution": "COARSE",
+                "metrics": [{"type": "count", "label": "Events"}],
+                "applyGlobalQuery": true,
+                "applyGlobalTime": true,
+                "applyForceRefresh": true,
+                "indexPatternRefName": MAP_INDEX_REF,
+            },
+            "style": {
+                "type": "VECTOR",
+                "isTimeAware": true,
+                "properties": {
+                    "icon": {"type": "STATIC", "options": {"value": "marker"}},
+                    "fillColor": {"type": "DYNAMIC", "options": {
+                        "color": "Blues",
+                        "type": "ORDINAL",
+                        "field": {"name": "doc_count", "origin": "source"},
+                        "fieldMetaOptions": {"isEnabled": true, "sigma": 3},
+                    }},
+                    "lineColor": {"type": "STATIC", "options": {"color": "#FFFFFF"}},
+                    "lineWidth": {"type": "STATIC", "options": {"size": 1}},
+                    "iconSize": {"type": "DYNAMIC", "options": {
+                        "minSize": 7,
+                        "maxSize": 32,
+                        "field": {"name": "doc_count", "origin": "source"},
+                        "fieldMetaOptions": {"isEnabled": true, "sigma": 3},
+                    }},
+                    "labelText": {
+                        "type": "DYNAMIC",
+                        "options": {"field": {"name": "doc_count", "origin": "source"}},
+                    },
+                },
+            },
+            "joins": [],
+            "minZoom": 0,
+            "maxZoom": 24,
+            "alpha": 0.85,
+            "visible": true,
+            "includeInFitToBounds": true,
+        },
+    ]);
+    // No time range of its own, like the dashboards: the time picker's.
+    let state = json!({
+        "zoom": 1.2,
+        "center": {"lon": 0, "lat": 20},
+        "query": lucene(""),
+        "filters": [],
+        "settings": {"autoFitToDataBounds": false},
+    });
+    object(
+        "map",
+        &naming.id("map", MAP_SLUG),
+        json!({
+            "title": naming.title(MAP_TITLE),
+            "description": MAP_DESCRIPTION,
+            "mapStateJSON": state.to_string(),
+            "layerListJSON": layers.to_string(),
+            "uiStateJSON": json!({"isLayerTOCOpen": true, "openTOCDetails": []}).to_string(),
+        }),
+        json!([{"name": MAP_INDEX_REF, "type": "index-pattern", "id": index_pattern_id}]),
+    )
 }
 
 // --- dashboards -------------------------------------------------------------
@@ -760,9 +1028,10 @@ fn dashboard(
     )
 }
 
-/// Every saved object, dependencies first: the index pattern, the saved
-/// searches, the visualizations, the dashboards.
-pub fn saved_objects(index_naming: &IndexNaming) -> Vec<Value> {
+/// Every saved object for one product, dependencies first: the index
+/// pattern, the saved searches, the visualizations (for Dashboards, the
+/// coordinate map among them), Kibana's map, the dashboards.
+pub fn saved_objects(index_naming: &IndexNaming, flavour: KibanaFlavour) -> Vec<Value> {
     let naming = Naming::new(index_naming);
     let index_pattern_id = format!("{}-index-pattern", naming.id_base);
     let mut objects = vec![object(
@@ -794,7 +1063,7 @@ pub fn saved_objects(index_naming: &IndexNaming) -> Vec<Value> {
         ));
     }
 
-    let visualizations = visualizations();
+    let visualizations = visualizations(flavour);
     for vis in &visualizations {
         let title = naming.title(vis.title);
         let vis_state = json!({
@@ -826,20 +1095,40 @@ pub fn saved_objects(index_naming: &IndexNaming) -> Vec<Value> {
         w,
         h,
     };
+    let map_panel = |x, y, w, h| match flavour {
+        KibanaFlavour::Kibana => Panel {
+            kind: "map",
+            id: naming.id("map", MAP_SLUG),
+            x,
+            y,
+            w,
+            h,
+        },
+        KibanaFlavour::OpenSearchDashboards => vis(MAP_SLUG, x, y, w, h),
+    };
+    if flavour == KibanaFlavour::Kibana {
+        objects.push(kibana_map(&naming, &index_pattern_id));
+    }
+    // Who, from where and with what in the middle; the errors' detail last.
     let overview = [
         vis("events-over-time", 0, 0, 48, 12),
         vis("read-vs-write", 0, 12, 16, 13),
         vis("errors-by-code", 16, 12, 32, 13),
         vis("top-event-names", 0, 25, 16, 16),
-        vis("top-users", 16, 25, 16, 16),
-        vis("top-source-ips", 32, 25, 16, 16),
-        vis("events-by-account-region", 0, 41, 20, 14),
-        vis("user-agents", 20, 41, 28, 14),
+        vis("top-actors", 16, 25, 16, 16),
+        vis("top-users", 32, 25, 16, 16),
+        map_panel(0, 41, 28, 20),
+        vis("top-countries", 28, 41, 20, 10),
+        vis("top-networks", 28, 51, 20, 10),
+        vis("top-source-ips", 0, 61, 14, 14),
+        vis("clients", 14, 61, 14, 14),
+        vis("events-by-account-region", 28, 61, 20, 14),
+        vis("user-agents", 0, 75, 48, 12),
         Panel {
             kind: "search",
             id: naming.id("search", "api-errors"),
             x: 0,
-            y: 55,
+            y: 87,
             w: 48,
             h: 16,
         },
@@ -849,20 +1138,25 @@ pub fn saved_objects(index_naming: &IndexNaming) -> Vec<Value> {
         &index_pattern_id,
         "overview",
         "CloudTrail overview",
-        "What happens in the accounts: events over time by outcome, who calls what from where, errors, \
-         read vs write.",
+        "What happens in the accounts: events over time by outcome, who calls what, from where (map, \
+         countries, networks) and with what client, errors, read vs write.",
         &overview,
         &[],
     ));
 
-    let mut investigation = vec![vis("events-over-time", 0, 0, 48, 10)];
+    // Who and with what for whatever the filters keep, above the searches.
+    let mut investigation = vec![
+        vis("events-over-time", 0, 0, 48, 10),
+        vis("top-actors", 0, 10, 24, 12),
+        vis("clients", 24, 10, 24, 12),
+    ];
     for (i, search) in searches.iter().enumerate() {
         let i = i as u32;
         investigation.push(Panel {
             kind: "search",
             id: naming.id("search", search.slug),
             x: (i % 2) * 24,
-            y: 10 + (i / 2) * 15,
+            y: 22 + (i / 2) * 15,
             w: 24,
             h: 15,
         });
@@ -893,8 +1187,9 @@ pub fn saved_objects(index_naming: &IndexNaming) -> Vec<Value> {
         "investigation",
         "CloudTrail investigation",
         "The saved searches side by side: deletions, security groups, errors, access denied, sign-ins, \
-         root, IAM, CloudTrail/Config, KMS, S3 access, network. The filters (off until clicked) narrow \
-         every panel to writes, failures, or people rather than AWS services.",
+         root, IAM, CloudTrail/Config, KMS, S3 access, network, under the actors and clients of what they \
+         show. The filters (off until clicked) narrow every panel to writes, failures, or people rather \
+         than AWS services.",
         &investigation,
         &filters,
     ));
@@ -903,9 +1198,9 @@ pub fn saved_objects(index_naming: &IndexNaming) -> Vec<Value> {
 
 /// The saved objects as NDJSON: one object per line, each line ending in a
 /// newline; the bytes are the same on every run.
-pub fn saved_objects_ndjson(index_naming: &IndexNaming) -> String {
+pub fn saved_objects_ndjson(index_naming: &IndexNaming, flavour: KibanaFlavour) -> String {
     let mut out = String::new();
-    for object in saved_objects(index_naming) {
+    for object in saved_objects(index_naming, flavour) {
         out.push_str(&object.to_string());
         out.push('\n');
     }
@@ -946,7 +1241,7 @@ mod tests {
     #[test]
     fn other_prefixes_carry_their_prefix_in_ids_and_titles() {
         let naming = IndexNaming::new("prod-ct", crate::Granularity::Day).unwrap();
-        let objects = saved_objects(&naming);
+        let objects = saved_objects(&naming, KibanaFlavour::Kibana);
         assert_eq!(objects[0]["attributes"]["title"], "prod-ct-*");
         assert_eq!(objects[0]["id"], "trailsearch-prod-ct-index-pattern");
         assert!(objects

@@ -21,7 +21,7 @@ use trailsearch_mapping::{Flavour, Granularity, IndexNaming, Provenance, Shaper}
 
 let naming = IndexNaming::new("cloudtrail", Granularity::Day).unwrap();
 let shaper = Shaper::new(naming, Flavour::OpenSearch);
-let record: Arc<[u8]> = br#"{"eventTime":"2024-03-14T09:26:53Z","eventID":"e1","eventName":"DeleteDBInstance","sourceIPAddress":"203.0.113.42"}"#.as_slice().into();
+let record = br#"{"eventTime":"2024-03-14T09:26:53Z","eventID":"e1","eventName":"DeleteDBInstance","sourceIPAddress":"203.0.113.42"}"#;
 let shaped = shaper.shape(record, Arc::new(Provenance::local("a.json"))).unwrap();
 assert_eq!(shaped.document.index, "cloudtrail-2024.03.14");
 assert_eq!(shaped.document.id, "e1");
@@ -31,9 +31,12 @@ assert!(body.contains(r#""source":{"ip":"203.0.113.42"}"#));
 */
 #![deny(missing_docs)]
 
+mod actor;
+mod agent;
 mod catalogue;
 mod document;
 mod error;
+mod geo;
 mod index;
 mod kibana;
 mod query;
@@ -41,15 +44,18 @@ mod strict;
 mod template;
 
 pub use crate::{
+    actor::Identity,
+    agent::{classify as classify_user_agent, Agent, CLIENTS},
     catalogue::{
         cloudtrail_field, free_shaped_fields, Field, FieldType, ADDED_FIELDS, CLOUDTRAIL_FIELDS,
         TRAILSEARCH_FIELDS,
     },
     document::{document_id, Document, DocumentKind, EventFacts, Provenance, Shaped, Shaper, MAX_TERM_BYTES},
     error::{ConfigError, ShapeError},
+    geo::{is_public, Locate, Location},
     index::{Granularity, IndexNaming},
     kibana::{
-        catalogue_path, saved_objects, saved_objects_ndjson, saved_searches, SavedSearch,
+        catalogue_path, saved_objects, saved_objects_ndjson, saved_searches, KibanaFlavour, SavedSearch,
         DEFAULT_KIBANA_PREFIX,
     },
     query::SearchQuery,

@@ -11,6 +11,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use crate::actor::{Identity, IdentityPath};
 use crate::catalogue::{cloudtrail_field, Field, FieldType};
 use crate::document::is_reserved;
 
@@ -22,6 +23,9 @@ pub(crate) struct CleanRecord<'a> {
     pub source_ip: Option<Cow<'a, str>>,
     pub account: Option<Cow<'a, str>>,
     pub region: Option<Cow<'a, str>>,
+    pub user_agent: Option<Cow<'a, str>>,
+    /// `userIdentity`'s naming parts, when it is an object.
+    pub identity: Option<Identity<'a>>,
     /// `errorCode` or `errorMessage` is there and not null.
     pub failed: bool,
 }
@@ -35,6 +39,23 @@ pub(crate) fn check_record(bytes: &[u8]) -> Result<CleanRecord<'_>, serde_json::
     let clean = de.deserialize_map(TopLevel)?;
     de.end()?;
     Ok(clean)
+}
+
+/// The actor's parts of a parsed `userIdentity` (the slow path's), read by
+/// the same walk as the fast path's, so both name the same actor.
+pub(crate) fn identity_of(value: &Value) -> Option<Identity<'_>> {
+    if !value.is_object() {
+        return None;
+    }
+    let mut keys = KeyStack::default();
+    let mut identity = Identity::default();
+    let walk = Conform {
+        shape: Shape::Any,
+        keys: &mut keys,
+        capture: Some((IdentityPath::Root, &mut identity)),
+    };
+    walk.deserialize(value).ok()?;
+    Some(identity)
 }
 
 /// Whether a value has the JSON shape a field of this type accepts: the
@@ -73,14 +94,24 @@ impl<'de> Visitor<'de> for TopLevel {
                 "sourceIPAddress" => Some(&mut clean.source_ip),
                 "recipientAccountId" => Some(&mut clean.account),
                 "awsRegion" => Some(&mut clean.region),
+                "userAgent" => Some(&mut clean.user_agent),
                 _ => None,
             };
             let error_field = matches!(&*name, "errorCode" | "errorMessage");
+            let is_identity = name == "userIdentity";
             if !keys.insert(0, name) {
                 return Err(not_clean("a duplicate key"));
             }
             let shape = field.map_or(Shape::Any, |field| Shape::Field(field.ty));
-            let seen_value = map.next_value_seed(Conform::new(shape, &mut keys))?;
+            let capture = match is_identity {
+                true => Some((IdentityPath::Root, clean.identity.insert(Identity::default()))),
+                false => None,
+            };
+            let seen_value = map.next_value_seed(Conform {
+                shape,
+                keys: &mut keys,
+                capture,
+            })?;
             if error_field && !matches!(seen_value, Seen::Null) {
                 clean.failed = true;
             }
@@ -174,14 +205,21 @@ enum Shape {
 }
 
 /// Walks a value checking its shape; fails on a duplicate key anywhere.
+/// Inside `userIdentity` it also keeps the strings the actor is made of, so
+/// the identity costs no second pass.
 struct Conform<'k, 'de> {
     shape: Shape,
     keys: &'k mut KeyStack<'de>,
+    capture: Option<(IdentityPath, &'k mut Identity<'de>)>,
 }
 
 impl<'k, 'de> Conform<'k, 'de> {
     fn new(shape: Shape, keys: &'k mut KeyStack<'de>) -> Self {
-        Conform { shape, keys }
+        Conform {
+            shape,
+            keys,
+            capture: None,
+        }
     }
 
     fn scalar<E: de::Error>(self) -> Result<Seen<'de>, E> {
@@ -194,6 +232,9 @@ impl<'k, 'de> Conform<'k, 'de> {
     }
 
     fn string<E: de::Error>(self, text: Cow<'de, str>) -> Result<Seen<'de>, E> {
+        if let Some((IdentityPath::Field(field), identity)) = self.capture {
+            *identity.field(field) = Some(text.clone());
+        }
         let fits = match self.shape {
             Shape::Any | Shape::Scalar => true,
             Shape::Field(ty) => match ty {
@@ -241,10 +282,16 @@ impl<'de> Visitor<'de> for Conform<'_, 'de> {
         }
     }
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Seen<'de>, E> {
-        self.scalar()
+        match self.shape {
+            Shape::Field(FieldType::Long) => Ok(Seen::Other),
+            _ => self.scalar(),
+        }
     }
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Seen<'de>, E> {
-        self.scalar()
+        match self.shape {
+            Shape::Field(FieldType::Long) => Ok(Seen::Other),
+            _ => self.scalar(),
+        }
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Seen<'de>, E> {
         self.scalar()
@@ -273,19 +320,28 @@ impl<'de> Visitor<'de> for Conform<'_, 'de> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Seen<'de>, A::Error> {
         let known: &[Field] = match self.shape {
-            Shape::Any | Shape::Field(FieldType::FreeShaped) => &[],
+            Shape::Any | Shape::Field(FieldType::FreeShaped | FieldType::GeoPoint) => &[],
             Shape::ObjectOf(fields)
             | Shape::Field(FieldType::Object(fields) | FieldType::ObjectArray(fields)) => fields,
             _ => return Err(not_clean("an object where none belongs")),
         };
         let start = self.keys.keys.len();
+        let mut capture = self.capture;
         while let Some(Key(key)) = map.next_key()? {
             let child = known.iter().find(|field| field.name == key);
+            let child_capture = match &mut capture {
+                Some((at, identity)) => at.child(&key).map(|path| (path, &mut **identity)),
+                None => None,
+            };
             if !self.keys.insert(start, key) {
                 return Err(not_clean("a duplicate key"));
             }
             let shape = child.map_or(Shape::Any, |field| Shape::Field(field.ty));
-            map.next_value_seed(Conform::new(shape, &mut *self.keys))?;
+            map.next_value_seed(Conform {
+                shape,
+                keys: &mut *self.keys,
+                capture: child_capture,
+            })?;
         }
         self.keys.keys.truncate(start);
         Ok(Seen::Other)

@@ -9,7 +9,7 @@ use crate::index::IndexNaming;
 
 /// Bumped whenever the generated mappings change, so `setup` can tell an
 /// installed template from the current one.
-pub const TEMPLATE_VERSION: u32 = 1;
+pub const TEMPLATE_VERSION: u32 = 2;
 
 /// Explicit priority: above the built-in `logs-*`-style templates (100),
 /// leaving room above for a user's own overrides.
@@ -72,6 +72,8 @@ fn field_mapping(field_type: FieldType, flavour: Flavour) -> Value {
         FieldType::Date => json!({"type": "date"}),
         FieldType::Ip => json!({"type": "ip"}),
         FieldType::Boolean => json!({"type": "boolean"}),
+        FieldType::Long => json!({"type": "long"}),
+        FieldType::GeoPoint => json!({"type": "geo_point"}),
         FieldType::FreeShaped => flavour.free_shaped_mapping(),
         FieldType::Object(fields) | FieldType::ObjectArray(fields) => {
             json!({"properties": properties(fields, flavour)})

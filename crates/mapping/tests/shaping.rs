@@ -11,8 +11,8 @@ fn shaper(flavour: Flavour) -> Shaper {
 }
 
 fn shape(flavour: Flavour, record: &Value) -> Result<Shaped, ShapeError> {
-    let bytes: Arc<[u8]> = serde_json::to_vec(record).unwrap().into();
-    shaper(flavour).shape(bytes, Arc::new(Provenance::local("fixtures/a.json.gz")))
+    let bytes = serde_json::to_vec(record).unwrap();
+    shaper(flavour).shape(&bytes, Arc::new(Provenance::local("fixtures/a.json.gz")))
 }
 
 fn body(shaped: &Shaped) -> Value {
@@ -261,7 +261,8 @@ fn degraded_form_keeps_known_scalars_only() {
         concat!(
             r#"{"eventID":"d","eventName":"X","eventTime":"2024-03-14T09:26:53Z","#,
             r#""@timestamp":"2024-03-14T09:26:53Z","event":{"outcome":"success"},"trailsearch":{"source":{"key":"fixtures/a.json.gz"},"#,
-            r#""degraded":true,"degraded_reasons":["mapper_parsing_exception: failed to parse field [surprise]"],"#,
+            // The actor stays searchable though `userIdentity` moved unindexed.
+            r#""actor":"a","degraded":true,"degraded_reasons":["mapper_parsing_exception: failed to parse field [surprise]"],"#,
             r#""unindexed":{"requestParameters":{"k":"v"},"surprise":[1,{"a":2}],"userIdentity":{"arn":"a"}}}}"#
         )
     );
@@ -356,4 +357,84 @@ fn templates_use_each_flavours_free_shaped_type() {
         assert!(paths.contains(&path.to_string()), "{path}");
     }
     assert!(paths.len() < 200, "the template defines {} fields", paths.len());
+}
+
+/// A lookup that knows one address and remembers what it was asked.
+#[derive(Debug, Default)]
+struct OneAddress {
+    asked: std::sync::Mutex<Vec<std::net::IpAddr>>,
+}
+
+impl Locate for OneAddress {
+    fn locate(&self, ip: std::net::IpAddr) -> Option<Arc<Location>> {
+        self.asked.lock().unwrap().push(ip);
+        (ip.to_string() == "81.2.69.142")
+            .then(|| Location {
+                country_iso_code: Some("GB".into()),
+                country_name: Some("United Kingdom".into()),
+                city_name: Some("London".into()),
+                coordinates: Some((51.5142, -0.0931)),
+                as_number: Some(20712),
+                as_organization: Some("Andrews & Arnold Ltd".into()),
+                ..Location::default()
+            })
+            .map(Arc::new)
+    }
+}
+
+#[test]
+fn enrichment_adds_location_network_tool_and_actor() {
+    let locator = Arc::new(OneAddress::default());
+    let shaper = shaper(Flavour::OpenSearch).with_locator(locator.clone());
+    let record = json!({"eventTime": TIME, "eventID": "g1", "sourceIPAddress": "81.2.69.142",
+        "userAgent": "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.0",
+        "userIdentity": {"type": "AssumedRole", "principalId": "AROA:bob",
+            "arn": "arn:aws:sts::111122223333:assumed-role/Admin/bob"}});
+    // The same record through the fast path and, made long, through the slow one.
+    let mut long = record.clone();
+    long["requestParameters"] = json!({"policy": "x".repeat(40_000)});
+    for record in [&record, &long] {
+        let bytes = serde_json::to_vec(record).unwrap();
+        let shaped = shaper.shape(&bytes, Arc::new(Provenance::local("f"))).unwrap();
+        let doc = body(&shaped);
+        assert_eq!(
+            doc["source"],
+            json!({"ip": "81.2.69.142",
+                "geo": {"country_iso_code": "GB", "country_name": "United Kingdom", "city_name": "London",
+                        "location": {"lat": 51.5142, "lon": -0.0931}},
+                "as": {"number": 20712, "organization": {"name": "Andrews & Arnold Ltd"}}})
+        );
+        assert_eq!(
+            doc["user_agent"],
+            json!({"name": "aws-cli", "version": "2.15.30"})
+        );
+        assert_eq!(doc["trailsearch"]["actor"], "Admin/bob");
+        assert_eq!(doc["trailsearch"]["client"], "aws-cli");
+    }
+
+    // Private and documentation addresses are never looked up; unknown ones get no geo.
+    for (address, has_source) in [
+        ("10.1.2.3", true),
+        ("203.0.113.9", true),
+        ("8.8.8.8", true),
+        ("ec2.amazonaws.com", false),
+    ] {
+        let bytes = serde_json::to_vec(&json!({"eventTime": TIME, "sourceIPAddress": address,
+            "userAgent": "ec2.amazonaws.com", "userIdentity": {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}}))
+        .unwrap();
+        let doc = body(&shaper.shape(&bytes, Arc::new(Provenance::local("f"))).unwrap());
+        assert_eq!(doc.get("source").is_some(), has_source, "{address}");
+        assert!(doc["source"].get("geo").is_none(), "{address}: {doc}");
+        assert!(doc.get("user_agent").is_none(), "{doc}");
+        assert_eq!(doc["trailsearch"]["client"], "aws-service");
+        assert_eq!(doc["trailsearch"]["actor"], "ec2.amazonaws.com");
+    }
+    let asked: Vec<String> = locator
+        .asked
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|ip| ip.to_string())
+        .collect();
+    assert_eq!(asked, ["81.2.69.142", "81.2.69.142", "8.8.8.8"]);
 }

@@ -212,14 +212,14 @@ mod tests {
     fn encodes_create_actions_exactly() {
         use std::sync::Arc;
         use trailsearch_mapping::{DocumentKind, Provenance};
-        let doc = Document {
-            index: "ct-2024.03.14".into(),
-            id: "e1".into(),
-            body: br#"{"a":1}"#.to_vec(),
-            kind: DocumentKind::Event,
-            original: Arc::from(&b"{}"[..]),
-            provenance: Arc::new(Provenance::local("f")),
-        };
+        let doc = Document::new(
+            "ct-2024.03.14".into(),
+            "e1".into(),
+            br#"{"a":1}"#.to_vec(),
+            DocumentKind::Event,
+            Arc::from(&b"{}"[..]),
+            Arc::new(Provenance::local("f")),
+        );
         let out = encode_bulk([&doc, &doc]);
         let line = "{\"create\":{\"_index\":\"ct-2024.03.14\",\"_id\":\"e1\"}}\n{\"a\":1}\n";
         assert_eq!(String::from_utf8(out.clone()).unwrap(), format!("{line}{line}"));

@@ -308,6 +308,6 @@ impl DocumentSink for Sink {
 impl Sink {
     fn dead_letter(&self, doc: &Document, reason: &str) -> Document {
         self.shaper
-            .shape_dead_letter(doc.original.clone(), doc.provenance.clone(), reason)
+            .shape_dead_letter(doc.original().into(), doc.provenance.clone(), reason)
     }
 }

@@ -9,61 +9,8 @@ use serde_json::Value;
 use crate::error::SinkError;
 use crate::transport::{RequestBody, Transport, TransportConfig};
 
-/// Which dashboards product answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum KibanaFlavour {
-    /// Kibana (7.x, 8.x).
-    Kibana,
-    /// OpenSearch Dashboards (1.x, 2.x, 3.x).
-    OpenSearchDashboards,
-}
-
-impl KibanaFlavour {
-    /// The name used by `--kibana-flavour`: `kibana` or `osd`.
-    pub fn name(self) -> &'static str {
-        match self {
-            KibanaFlavour::Kibana => "kibana",
-            KibanaFlavour::OpenSearchDashboards => "osd",
-        }
-    }
-
-    /// The product's name, for messages.
-    pub fn product(self) -> &'static str {
-        match self {
-            KibanaFlavour::Kibana => "Kibana",
-            KibanaFlavour::OpenSearchDashboards => "OpenSearch Dashboards",
-        }
-    }
-
-    /// The header its API requires on writes (cross-site request forgery
-    /// protection): `kbn-xsrf` or `osd-xsrf`.
-    pub fn xsrf_header(self) -> &'static str {
-        match self {
-            KibanaFlavour::Kibana => "kbn-xsrf",
-            KibanaFlavour::OpenSearchDashboards => "osd-xsrf",
-        }
-    }
-}
-
-impl std::fmt::Display for KibanaFlavour {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for KibanaFlavour {
-    type Err = SinkError;
-    fn from_str(s: &str) -> Result<Self, SinkError> {
-        match s {
-            "kibana" => Ok(KibanaFlavour::Kibana),
-            "osd" | "opensearch-dashboards" => Ok(KibanaFlavour::OpenSearchDashboards),
-            other => Err(SinkError::Config(format!(
-                "{other:?} is not a Kibana flavour: use kibana or osd"
-            ))),
-        }
-    }
-}
+/// Which product answers; the mapping crate writes the saved objects per product.
+pub use trailsearch_mapping::KibanaFlavour;
 
 /// What `GET /api/status` says.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -120,7 +120,7 @@ fn docs(n: usize) -> Vec<Document> {
             let record =
                 format!(r#"{{"eventTime":"2024-03-14T10:00:00Z","eventID":"e{i}","eventName":"N{i}"}}"#);
             shaper()
-                .shape(record.as_bytes().into(), Arc::new(Provenance::local("f")))
+                .shape(record.as_bytes(), Arc::new(Provenance::local("f")))
                 .unwrap()
                 .document
         })

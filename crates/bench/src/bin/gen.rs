@@ -1,0 +1,39 @@
+//! `trailsearch-bench-gen OUT.json.gz TARGET_MB [--seed N]`: writes one
+//! realistic CloudTrail log object of about TARGET_MB MiB compressed and
+//! prints `{"records","json_bytes","compressed_bytes","avg_record_bytes","compression_ratio"}`.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+
+/// Writes a deterministic, realistic CloudTrail log object (gzip JSON).
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The object to write (`{"Records":[...]}`, gzip).
+    out: PathBuf,
+    /// Stop once the compressed object reaches this many MiB.
+    target_mb: f64,
+    /// Same seed, same bytes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if !(args.target_mb.is_finite() && args.target_mb > 0.0) {
+        bail!("TARGET_MB must be a positive number, not {}", args.target_mb);
+    }
+    let target = (args.target_mb * 1024.0 * 1024.0) as u64;
+    let file = File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let summary = trailsearch_bench::gen::write_object(&mut out, args.seed, target)
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    out.flush()
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    println!("{}", summary.to_json());
+    Ok(())
+}
