@@ -48,7 +48,7 @@ impl FaultProxy {
 
     /// What the proxy saw (`GET /_fault/stats`).
     fn stats(&self) -> Value {
-        let (status, stats) = http_get_at(&self.url, "/_fault/stats");
+        let (status, stats) = http_at(&self.url, "GET", "/_fault/stats", None);
         assert_eq!(status, 200, "fault stats: {stats}");
         stats
     }

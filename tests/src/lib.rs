@@ -188,7 +188,13 @@ pub fn run(mut command: Command) -> Run {
 
 /// One HTTP request to the test cluster (plain HTTP, loopback only).
 pub fn http(method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    let url = cluster_url().trim_start_matches("http://").trim_end_matches('/');
+    http_at(cluster_url(), method, path, body)
+}
+
+/// One HTTP request to a loopback server (the cluster, or a test proxy):
+/// the status and the body as JSON (a string if it is not).
+pub fn http_at(base_url: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let url = base_url.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = TcpStream::connect(url).unwrap_or_else(|e| panic!("{url}: {e}"));
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     write!(
@@ -391,28 +397,6 @@ pub fn bootstrap_bin() -> PathBuf {
         return PathBuf::from(bin);
     }
     built_bin("bootstrap", "trailsearch-lambda")
-}
-
-/// `GET path` from a loopback HTTP server other than the cluster (a test
-/// proxy, say): the status and the body as JSON (a string if it is not).
-pub fn http_get_at(base_url: &str, path: &str) -> (u16, Value) {
-    let host = base_url.trim_start_matches("http://").trim_end_matches('/');
-    let mut stream = TcpStream::connect(host).unwrap_or_else(|e| panic!("{host}: {e}"));
-    write!(
-        stream,
-        "GET /{} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
-        path.trim_start_matches('/')
-    )
-    .expect("write");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read");
-    let text = String::from_utf8_lossy(&raw);
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (
-        status,
-        serde_json::from_str(rest).unwrap_or(Value::String(rest.to_string())),
-    )
 }
 
 /// [`trailsearch_at`], also measuring the run's peak resident memory in KiB
