@@ -1,5 +1,44 @@
 # Shared by scripts/test and scripts/quickstart. Source it from the repo root.
 
+# Starts a real Elasticsearch / OpenSearch node (scripts/node run; names in
+# scripts/nodes.tsv) on free loopback ports. Sets NODE_URL, NODE_PID (the
+# supervisor: kill it to stop the node) and NODE_SECONDS.
+# $1: the node; $2: "attached" (stops with this shell) or "detached".
+# Returns 3 when no Java fits the node (scripts/node says which it needs).
+start_node() {
+  local name=$1 mode=${2:-attached} out log status
+  mkdir -p .trailsearch
+  out=.trailsearch/node-$name.json
+  log=.trailsearch/node-$name.log
+  : > "$out"
+  if [ "$mode" = attached ]; then
+    python3 scripts/node run "$name" --parent-pid $$ </dev/null >"$out" 2>"$log" &
+  else
+    nohup python3 scripts/node run "$name" </dev/null >"$out" 2>"$log" &
+  fi
+  NODE_PID=$!
+  NODE_URL=
+  while [ -z "$NODE_URL" ]; do
+    NODE_URL=$(sed -n 's/.*"url": "\([^"]*\)".*/\1/p' "$out" | head -n 1)
+    [ -n "$NODE_URL" ] && break
+    if ! kill -0 "$NODE_PID" 2>/dev/null; then
+      status=0
+      wait "$NODE_PID" || status=$?
+      cat "$log" >&2
+      return "$status"
+    fi
+    sleep 0.25
+  done
+  NODE_SECONDS=$(sed -n 's/.*"seconds": \([0-9.]*\).*/\1/p' "$out" | head -n 1)
+  echo "$NODE_PID" > ".trailsearch/node-$name.pid"
+}
+
+# Stops a node started by start_node (its supervisor stops the process group).
+stop_node() {
+  kill "$1" 2>/dev/null || return 0
+  wait "$1" 2>/dev/null || true
+}
+
 # Starts osmem-server (in-memory OpenSearch) on a free loopback port.
 # Sets OSMEM_URL and OSMEM_PID. $1: "attached" (exits with this shell) or "detached".
 start_osmem() {

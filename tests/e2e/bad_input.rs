@@ -18,7 +18,7 @@ fn bad(name: &str) -> PathBuf {
 }
 
 /// `setup`, then `ingest PATH --report json` into a fresh prefix.
-fn ingest(test: &str, path: &Path) -> (String, Run) {
+fn ingest(test: &str, path: &Path) -> (Prefix, Run) {
     let prefix = unique_prefix(test);
     trailsearch(&prefix, &["setup"]).expect_code(0);
     let run = trailsearch(

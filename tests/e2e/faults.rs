@@ -79,7 +79,7 @@ fn clean_report() -> Value {
 }
 
 /// A fresh prefix with its templates installed directly on the cluster.
-fn prepared(test: &str) -> String {
+fn prepared(test: &str) -> Prefix {
     let prefix = unique_prefix(test);
     trailsearch(&prefix, &["setup"]).expect_code(0);
     prefix

@@ -183,7 +183,7 @@ fn exclude_patterns_filter_noisy_events_exactly() {
     command
         .args(["ingest", &dir, "--report", "json"])
         .env("TRAILSEARCH_ES_URL", cluster_url())
-        .env("TRAILSEARCH_INDEX_PREFIX", &env)
+        .env("TRAILSEARCH_INDEX_PREFIX", &*env)
         .env("TRAILSEARCH_EXCLUDE", "readOnly:true");
     let run = trailsearch_e2e::run(command);
     balanced(&run.report());

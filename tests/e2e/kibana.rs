@@ -1079,7 +1079,7 @@ fn located_documents() -> Vec<Value> {
 
 /// A fresh prefix, its template installed (so `source.geo.location` is a
 /// `geo_point`), holding [`located_documents`].
-fn index_located_documents(test: &str) -> String {
+fn index_located_documents(test: &str) -> Prefix {
     let prefix = unique_prefix(test);
     trailsearch(&prefix, &["setup"]).expect_code(0);
     let index = format!("{prefix}-2024.03.16");
@@ -1100,8 +1100,7 @@ fn index_located_documents(test: &str) -> String {
 }
 
 /// Events per `geotile_grid` tile of `field` at `precision` (zoom), under a
-/// map's search: what Kibana's clusters layer asks for, and the stand-in for
-/// a coordinate map's `geohash_grid` (which the test server computes wrong).
+/// map's search: what Kibana's clusters layer asks for.
 fn tiles(prefix: &str, query: &str, field: &str, precision: u32) -> BTreeMap<String, u64> {
     let body = json!({
         "size": 0,
@@ -1114,6 +1113,37 @@ fn tiles(prefix: &str, query: &str, field: &str, precision: u32) -> BTreeMap<Str
         .unwrap()
         .iter()
         .map(|b| {
+            (
+                b["key"].as_str().unwrap().to_string(),
+                b["doc_count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Events per geohash cell of a coordinate map's `geohash_grid` agg, asked
+/// as Dashboards asks it (the agg's own field and precision, a
+/// `geo_centroid` inside when `useGeocentroid`); the centroids must fall in
+/// their cells.
+fn geohash_cells(prefix: &str, query: &str, agg: &Value) -> BTreeMap<String, u64> {
+    let params = &agg["params"];
+    let mut grid = json!({"geohash_grid": {"field": params["field"], "precision": params["precision"]}});
+    if params["useGeocentroid"] == true {
+        grid["aggs"] = json!({"centroid": {"geo_centroid": {"field": params["field"]}}});
+    }
+    let answer = search(
+        prefix,
+        &json!({"size": 0, "query": kibana_query(query), "aggs": {"grid": grid}}),
+    );
+    answer["aggregations"]["grid"]["buckets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|b| {
+            assert!(
+                b["centroid"]["location"]["lat"].is_number() || params["useGeocentroid"] != true,
+                "{b}"
+            );
             (
                 b["key"].as_str().unwrap().to_string(),
                 b["doc_count"].as_u64().unwrap(),
@@ -1237,9 +1267,16 @@ fn kibana_maps_of_both_products_count_located_calls_per_tile() {
     assert_eq!(aggs[0]["type"], "count");
     assert_eq!(aggs[1]["type"], "geohash_grid");
     assert_eq!(aggs[1]["schema"], "segment");
-    let field = aggs[1]["params"]["field"].as_str().unwrap();
-    assert_eq!(field, "source.geo.location");
-    assert_eq!(tiles(&prefix, &saved_query(map), field, 2), expected);
+    assert_eq!(aggs[1]["params"]["field"], "source.geo.location");
+    // Geohash cells at precision 2: Seattle c2, Ashburn dq, Paris and
+    // Frankfurt u0, Sydney r3 (the same groups as the tiles above).
+    let cells = BTreeMap::from([
+        ("c2".to_string(), 3),
+        ("dq".to_string(), 2),
+        ("u0".to_string(), 6),
+        ("r3".to_string(), 1),
+    ]);
+    assert_eq!(geohash_cells(&prefix, &saved_query(map), &aggs[1]), cells);
 }
 
 #[test]

@@ -12,4 +12,5 @@ mod ingest;
 mod kibana;
 mod lambda_runtime;
 mod mapping;
+mod node_kill;
 mod s3;

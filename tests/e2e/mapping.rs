@@ -102,3 +102,66 @@ fn a_type_conflict_the_cluster_rejects_is_indexed_degraded() {
         "{source}"
     );
 }
+
+/// Lucene refuses a term over 32,766 bytes. The real node refuses a raw
+/// 40,000-byte leaf of a free-shaped object (`flattened` / `flat_object`
+/// index every leaf as a term); through trailsearch the same record is
+/// indexed, the long value kept whole where it is not indexed.
+#[test]
+fn a_value_past_lucenes_term_limit_is_refused_raw_and_kept_through_trailsearch() {
+    let prefix = unique_prefix("term-limit");
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    let long = "p".repeat(40_000);
+    let record = |id: &str| {
+        json!({"eventVersion": "1.09", "eventTime": "2024-03-14T10:00:00Z", "eventID": id,
+               "eventName": "PutBucketPolicy", "eventSource": "s3.amazonaws.com",
+               "requestParameters": {"bucketName": "logs", "bucketPolicy": long}})
+    };
+    let index = format!("{prefix}-2024.03.14");
+    // Raw, as a naive loader would send it: the template's own mapping.
+    let (status, answer) = http(
+        "PUT",
+        &format!("{index}/_doc/raw?refresh=true"),
+        Some(&record("raw")),
+    );
+    match free_shaped_type(&prefix).as_str() {
+        "flattened" | "flat_object" => {
+            assert_eq!(status, 400, "the real node refuses the raw record: {answer}");
+            let reason = answer.to_string();
+            assert!(
+                reason.contains("32766") || reason.contains("immense term"),
+                "Lucene's term limit is the reason: {answer}"
+            );
+        }
+        // The compatible flavour indexes no leaf of the object at all.
+        "object" => assert!(status == 200 || status == 201, "{answer}"),
+        other => panic!("requestParameters is mapped as {other:?}"),
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.json");
+    std::fs::write(&path, json!({"Records": [record("long-1")]}).to_string()).unwrap();
+    let run = trailsearch(&prefix, &["ingest", path.to_str().unwrap(), "--report", "json"]).expect_code(0);
+    let report = run.report();
+    balanced(&report);
+    assert_eq!(
+        report["indexed"].as_u64().unwrap() + report["degraded"].as_u64().unwrap(),
+        1,
+        "{run}"
+    );
+    let (status, doc) = http("GET", &format!("{index}/_doc/long-1"), None);
+    assert_eq!(status, 200, "{doc}");
+    assert!(
+        doc["_source"].to_string().contains(&long),
+        "the long value is kept whole"
+    );
+    // The rest of the record stays searchable.
+    let (_, hits) = http(
+        "POST",
+        &format!("{prefix}-*/_count"),
+        Some(
+            &json!({"query": {"bool": {"filter": [{"term": {"eventID": "long-1"}}, {"term": {"eventName": "PutBucketPolicy"}}]}}}),
+        ),
+    );
+    assert_eq!(hits["count"], 1, "{hits}");
+}

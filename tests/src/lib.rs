@@ -1,9 +1,11 @@
 //! The end-to-end harness: the test cluster, the `trailsearch` binary, a
 //! fresh index prefix per test, and a tiny HTTP client for assertions.
 //!
-//! The cluster is the osmem-server that `scripts/test` started
-//! (`TRAILSEARCH_TEST_ES_URL`), or one this process starts from `.venv/` on a
-//! free 127.0.0.1 port, which exits with the process.
+//! The cluster is the real node that `scripts/test` started
+//! (`TRAILSEARCH_TEST_ES_URL`), or one this process starts with
+//! `scripts/node run` (the `suite` node of `scripts/nodes.tsv`, or
+//! `TRAILSEARCH_TEST_NODE`) on free 127.0.0.1 ports, stopped when the process
+//! exits.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -58,49 +60,167 @@ pub fn cluster_url() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| match std::env::var("TRAILSEARCH_TEST_ES_URL") {
         Ok(url) if !url.is_empty() => url,
-        _ => start_osmem(),
+        _ => start_node(&node_name()).url.clone(),
     })
 }
 
-fn start_osmem() -> String {
-    let venv_python = repo_root().join(".venv/bin/python");
-    let bin = Command::new(&venv_python)
-        .args(["-c", "import osmem_server; print(osmem_server.resolve_binary())"])
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}; run scripts/bootstrap", venv_python.display()));
-    let bin = String::from_utf8(bin.stdout).expect("path").trim().to_string();
-    assert!(
-        !bin.is_empty(),
-        "osmem-server is not installed: run scripts/bootstrap"
-    );
-    let mut child = Command::new(&bin)
-        .args([
-            "--addr",
-            "127.0.0.1:0",
-            "--no-ja",
-            "--no-stdin-watch",
-            "--parent-pid",
-        ])
-        .arg(std::process::id().to_string())
+/// The name (`scripts/nodes.tsv`) of the node the tests run against:
+/// `TRAILSEARCH_TEST_NODE`, else the table's `suite` node.
+pub fn node_name() -> String {
+    match std::env::var("TRAILSEARCH_TEST_NODE") {
+        Ok(name) if !name.is_empty() => name,
+        _ => {
+            let out = run(node_command(&["names", "--role", "suite"])).expect_code(0);
+            out.stdout.trim().to_string()
+        }
+    }
+}
+
+fn node_command(args: &[&str]) -> Command {
+    let mut command = Command::new("python3");
+    command.arg(repo_root().join("scripts/node")).args(args);
+    command
+}
+
+/// A real node started by `scripts/node run`, stopped when this process
+/// exits (`--parent-pid`) or when [`RealNode::stop`] is called.
+#[derive(Debug)]
+pub struct RealNode {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The node's own process (the JVM), for a SIGKILL.
+    pub pid: u32,
+    /// Its data folder.
+    pub data: PathBuf,
+    /// Its logs folder.
+    pub logs: PathBuf,
+    /// Seconds it took to answer.
+    pub seconds: f64,
+    supervisor: Option<std::process::Child>,
+}
+
+impl RealNode {
+    /// Stops the node and waits for its supervisor to finish.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.supervisor.take() {
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Waits for the supervisor after the node was killed from outside.
+    pub fn reap(&mut self) {
+        if let Some(mut child) = self.supervisor.take() {
+            let _ = child.wait();
+        }
+    }
+
+    /// The last lines of the node's own output, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(self.logs.join("node.out")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+}
+
+impl Drop for RealNode {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Starts the node `name` of `scripts/nodes.tsv` (see `scripts/node run`),
+/// with `extra` arguments such as `--data DIR`. The cluster of the suite is
+/// kept for the whole process: it is leaked on purpose, and its supervisor
+/// stops it when this process is gone.
+pub fn start_node_with(name: &str, extra: &[&str]) -> RealNode {
+    let pid = std::process::id().to_string();
+    let mut args = vec!["run", name, "--parent-pid", &pid];
+    args.extend_from_slice(extra);
+    let mut child = node_command(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
-        .unwrap_or_else(|e| panic!("{bin}: {e}"));
-    let stdout = child.stdout.take();
-    // `--parent-pid` ends the server with this process; a thread reaps it.
-    std::thread::spawn(move || child.wait());
+        .unwrap_or_else(|e| panic!("python3 scripts/node run {name}: {e}"));
     let mut line = String::new();
-    BufReader::new(stdout.expect("stdout"))
+    BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)
-        .expect("osmem-server's ready line");
+        .expect("scripts/node's ready line");
+    if line.trim().is_empty() {
+        let status = child.wait().expect("scripts/node");
+        panic!("scripts/node run {name} did not start a node ({status}); its reason is above");
+    }
     let ready: Value =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("osmem-server said {line:?}: {e}"));
-    ready["url"].as_str().expect("url").to_string()
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("scripts/node said {line:?}: {e}"));
+    let text = |key: &str| {
+        ready[key]
+            .as_str()
+            .unwrap_or_else(|| panic!("{key} in {ready}"))
+            .to_string()
+    };
+    RealNode {
+        url: text("url"),
+        pid: ready["pid"].as_u64().expect("pid") as u32,
+        data: PathBuf::from(text("data")),
+        logs: PathBuf::from(text("log")),
+        seconds: ready["seconds"].as_f64().unwrap_or(0.0),
+        supervisor: Some(child),
+    }
+}
+
+fn start_node(name: &str) -> &'static RealNode {
+    Box::leak(Box::new(start_node_with(name, &[])))
 }
 
 /// A fresh index prefix for one test, so tests share the cluster safely.
-pub fn unique_prefix(test: &str) -> String {
+/// Dropping it deletes the test's indices (`PREFIX-*`, `PREFIX_*`) and
+/// templates, so the shared node does not fill up; a failing test keeps them
+/// for a look.
+#[derive(Debug)]
+pub struct Prefix(String);
+
+impl std::ops::Deref for Prefix {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Prefix {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Prefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Drop for Prefix {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let p = &self.0;
+        http(
+            "DELETE",
+            &format!("{p}-*,{p}_*?ignore_unavailable=true&allow_no_indices=true&expand_wildcards=all"),
+            None,
+        );
+        // Templates too: setup reads them all, and an old test's would stay.
+        for api in ["_index_template", "_template"] {
+            for kind in ["events", "deadletter"] {
+                http("DELETE", &format!("{api}/{p}-{kind}"), None);
+            }
+        }
+    }
+}
+
+/// A fresh index prefix for one test; see [`Prefix`].
+pub fn unique_prefix(test: &str) -> Prefix {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let clean: String = test
@@ -113,7 +233,7 @@ pub fn unique_prefix(test: &str) -> String {
             }
         })
         .collect();
-    format!("t-{clean}-{}-{n}", std::process::id())
+    Prefix(format!("t-{clean}-{}-{n}", std::process::id()))
 }
 
 /// A finished `trailsearch` run.
@@ -439,4 +559,34 @@ pub fn trailsearch_at_measured(
             .and_then(|v| v.trim().parse().ok())
     });
     (result, peak)
+}
+
+/// Records a note on this test's cell of the compatibility matrix (a check
+/// scoped to what the engine has, say, with why); `scripts/matrix-table`
+/// prints it under the table. Outside the matrix it goes to stderr only.
+pub fn matrix_note(note: &str) {
+    eprintln!("matrix note: {note}");
+    let Ok(path) = std::env::var("TRAILSEARCH_MATRIX_NOTES") else {
+        return;
+    };
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    writeln!(file, "{test}\t{note}").unwrap_or_else(|e| panic!("{path}: {e}"));
+}
+
+/// How the cluster mapped `requestParameters` in the test's event indices
+/// (`flattened`, `flat_object`, or `object` on the compatible flavour), as
+/// the cluster itself reports it.
+pub fn free_shaped_type(prefix: &str) -> String {
+    let (status, body) = http("GET", &format!("{prefix}-*/_mapping"), None);
+    assert_eq!(status, 200, "mapping: {body}");
+    body.as_object()
+        .and_then(|indices| indices.values().next())
+        .and_then(|index| index["mappings"]["properties"]["requestParameters"]["type"].as_str())
+        .unwrap_or_else(|| panic!("no requestParameters mapping in {body}"))
+        .to_string()
 }

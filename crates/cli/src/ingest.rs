@@ -119,10 +119,22 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
         let cluster = crate::cluster::connect_enriching(&settings).await?;
         require_template(&cluster, &naming).await?;
         let sink = cluster.sink(&settings, naming.clone());
-        let shaper = cluster.shaper(naming);
-        trailsearch_ingest::run(plan, &shaper, &sink, &store, &config, progress)
+        let shaper = cluster.shaper(naming.clone());
+        let report = trailsearch_ingest::run(plan, &shaper, &sink, &store, &config, progress)
             .await
-            .report
+            .report;
+        // A `search` right after `ingest` finds what it wrote, rather than
+        // only after the cluster's next refresh.
+        if report.indexed + report.degraded + report.dead_lettered > 0 {
+            let written = format!("{},{}", naming.pattern(), naming.deadletter_index());
+            if let Err(error) = sink.refresh(&written).await {
+                eprintln!(
+                    "warning: cannot refresh {written}, so what was indexed shows in searches only after \
+                     the cluster's refresh interval: {error}"
+                );
+            }
+        }
+        report
     };
     console.finish();
     if let Some(error) = resume.as_ref().and_then(ResumeState::write_error) {

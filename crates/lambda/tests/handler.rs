@@ -1,5 +1,5 @@
 //! The handler called directly with each trigger fixture, against real
-//! servers: S3 on moto, the cluster on osmem-server.
+//! servers: S3 on moto, the cluster on the real test node.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,7 +15,7 @@ use trailsearch_ingest::{ObjectStore, Settings};
 use trailsearch_lambda::{handle, Deps, HandlerError, LambdaSettings};
 
 struct Stack {
-    prefix: String,
+    prefix: trailsearch_e2e::Prefix,
     bucket: String,
     s3: aws_sdk_s3::Client,
     deps: Deps,
@@ -48,7 +48,7 @@ async fn stack_with(test: &str, lambda: LambdaSettings, adjust: impl FnOnce(&mut
         .expect("create bucket");
     let mut settings = Settings {
         es_url: cluster_url().to_string(),
-        index_prefix: prefix.clone(),
+        index_prefix: prefix.to_string(),
         replicas: 0,
         ..Settings::default()
     };
@@ -441,7 +441,7 @@ async fn cluster_credentials_come_from_the_secret_once() {
     let deps_for = |arn: &str| {
         let settings = Settings {
             es_url: cluster_url().to_string(),
-            index_prefix: base.prefix.clone(),
+            index_prefix: base.prefix.to_string(),
             replicas: 0,
             es_secret_arn: Some(arn.to_string()),
             ..Settings::default()
@@ -518,7 +518,7 @@ async fn objects_whose_retries_run_out_are_reported_for_redelivery() {
     let down = DownCluster::start();
     let settings = Settings {
         es_url: down.url.clone(),
-        index_prefix: base.prefix.clone(),
+        index_prefix: base.prefix.to_string(),
         replicas: 0,
         max_retry_time: Duration::from_secs(1),
         ..Settings::default()

@@ -1,5 +1,5 @@
-//! Shaping and templates, asserted on the exact bytes (the test server is
-//! more lenient than real clusters, so the bytes are the contract).
+//! Shaping and templates, asserted on the exact bytes: the bytes are the
+//! contract, and the e2e tests show what the real nodes make of them.
 
 use std::sync::Arc;
 

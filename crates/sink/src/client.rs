@@ -103,6 +103,13 @@ impl Sink {
         *since.get_or_insert_with(Instant::now)
     }
 
+    /// A batch gave up after a budget that ran from `start`: later batches
+    /// count from there too, so they make one probe, however the clock fell.
+    fn note_given_up(&self, start: Instant) {
+        let mut since = self.failing_since.lock().unwrap_or_else(|p| p.into_inner());
+        *since = Some(since.map_or(start, |s| s.min(start)));
+    }
+
     fn note_success(&self) {
         *self.failing_since.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
@@ -112,10 +119,31 @@ impl Sink {
         &self.transport
     }
 
-    /// `GET /`: which cluster this is.
+    /// `GET /`: which cluster this is (the node info API where `/` is not
+    /// served).
     pub async fn cluster_info(transport: &Transport) -> Result<ClusterInfo, SinkError> {
-        let response = transport.send_ok(Method::GET, "/", None).await?;
-        ClusterInfo::parse(transport.base_url().as_str(), &response.body)
+        let url = transport.base_url().as_str();
+        let response = transport.send(Method::GET, "/", None).await?;
+        match response.status {
+            200..=299 => ClusterInfo::parse(url, &response.body),
+            404 | 405 => {
+                let nodes = transport
+                    .send_ok(Method::GET, ClusterInfo::NODES_PATH, None)
+                    .await?;
+                ClusterInfo::parse_nodes(url, &nodes.body)
+            }
+            _ => Err(transport.status_error(&Method::GET, "/", &response)),
+        }
+    }
+
+    /// Makes what was written to `pattern` searchable now rather than
+    /// within the cluster's refresh interval; missing indices are no error.
+    pub async fn refresh(&self, pattern: &str) -> Result<(), SinkError> {
+        let path = format!("{pattern}/_refresh?ignore_unavailable=true&allow_no_indices=true");
+        self.transport
+            .send_ok(Method::POST, &path, None)
+            .await
+            .map(|_| ())
     }
 
     /// Runs a search over `pattern`; missing indices are no error.
@@ -284,6 +312,7 @@ impl DocumentSink for Sink {
                 match backoff.next_delay(remaining) {
                     Some(delay) => tokio::time::sleep(delay).await,
                     None => {
+                        self.note_given_up(budget_start);
                         let last = last_error
                             .take()
                             .unwrap_or_else(|| SinkError::Config("retry budget spent".into()));

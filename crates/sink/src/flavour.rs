@@ -1,4 +1,5 @@
-//! What kind of cluster answers, from `GET /`.
+//! What kind of cluster answers, from `GET /` (or, where `/` is not served,
+//! the node info API).
 
 use serde::Deserialize;
 use trailsearch_mapping::Flavour;
@@ -38,7 +39,58 @@ struct RootVersion {
     build_flavor: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct Nodes {
+    nodes: std::collections::BTreeMap<String, NodeVersion>,
+}
+
+#[derive(Deserialize)]
+struct NodeVersion {
+    version: String,
+    build_flavor: Option<String>,
+}
+
+/// `major.minor.patch` of a version number (`8.19.2-SNAPSHOT` too).
+fn version_triple(number: &str) -> (u32, u32, u32) {
+    let mut parts = number
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    (
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+        parts.next().unwrap_or(0),
+    )
+}
+
 impl ClusterInfo {
+    /// The path [`parse_nodes`](Self::parse_nodes) reads, asked where `GET /`
+    /// answers 404 or 405.
+    pub const NODES_PATH: &'static str = "/_nodes/_local?filter_path=nodes.*.version,nodes.*.build_flavor";
+
+    /// Parses the node info answer of [`NODES_PATH`](Self::NODES_PATH).
+    /// Only Elasticsearch can lack `GET /`: it lives in its `rest-root`
+    /// module, which its integration-test distribution and some locked-down
+    /// deployments leave out, while OpenSearch serves it from the server.
+    pub fn parse_nodes(url: &str, body: &[u8]) -> Result<Self, SinkError> {
+        let nodes: Nodes = serde_json::from_slice(body).map_err(|e| SinkError::InvalidResponse {
+            url: url.to_string(),
+            reason: format!("GET / is not served and the node info answer is not understood: {e}"),
+        })?;
+        let node = nodes
+            .nodes
+            .into_values()
+            .next()
+            .ok_or_else(|| SinkError::InvalidResponse {
+                url: url.to_string(),
+                reason: "GET / is not served and the node info answer names no node".into(),
+            })?;
+        Ok(ClusterInfo {
+            distribution: Distribution::Elasticsearch,
+            version: version_triple(&node.version),
+            build_flavor: node.build_flavor,
+        })
+    }
+
     /// Parses the body of `GET /`.
     pub fn parse(url: &str, body: &[u8]) -> Result<Self, SinkError> {
         let invalid = |reason: String| SinkError::InvalidResponse {
@@ -50,16 +102,7 @@ impl ClusterInfo {
                 "GET / is not an Elasticsearch/OpenSearch root answer: {e}"
             ))
         })?;
-        let mut parts = root
-            .version
-            .number
-            .split(|c: char| !c.is_ascii_digit())
-            .map(|p| p.parse::<u32>().unwrap_or(0));
-        let version = (
-            parts.next().unwrap_or(0),
-            parts.next().unwrap_or(0),
-            parts.next().unwrap_or(0),
-        );
+        let version = version_triple(&root.version.number);
         let distribution = match root.version.distribution.as_deref() {
             Some("opensearch") => Distribution::OpenSearch,
             _ => Distribution::Elasticsearch,
@@ -154,6 +197,15 @@ mod tests {
             assert_eq!(info.composable_templates(), composable, "{body}");
         }
         assert!(info(r#"{"version":{"number":"6.8.0"}}"#).flavour().is_err());
+        // What Elasticsearch 8.19 and 9.5 without `rest-root` answer instead.
+        let nodes = ClusterInfo::parse_nodes(
+            "http://x",
+            br#"{"nodes":{"lSy7DCExSpmJ9fYsifiNDg":{"version":"8.19.21","build_flavor":"default"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(nodes.describe(), "Elasticsearch 8.19.21");
+        assert_eq!(nodes.flavour().unwrap(), Flavour::Elasticsearch);
+        assert!(ClusterInfo::parse_nodes("http://x", br#"{"nodes":{}}"#).is_err());
         assert!(ClusterInfo::parse("http://x", b"<html>").is_err());
     }
 }
