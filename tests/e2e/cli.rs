@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use trailsearch_e2e::*;
 use trailsearch_mapping::TEMPLATE_VERSION;
 
@@ -326,4 +326,139 @@ fn search_by_source_and_resource_and_page_past_the_window() {
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
     let all = json_lines(&["--limit", "100000", "--page-size", "1000"]);
     assert_eq!(all.len() as u64, manifest()["distinct_events"].as_u64().unwrap());
+}
+
+/// Durations past 100 years are usage errors that name the flag and the
+/// range; they used to overflow the time arithmetic and panic.
+#[test]
+fn out_of_range_durations_are_usage_errors() {
+    let prefix = unique_prefix("huge-durations");
+    let fixtures = fixtures();
+    let dir = fixtures.to_str().expect("utf-8 path");
+    for (flag, args) in [
+        ("--from", vec!["search", "--from", "99999999d"]),
+        ("--to", vec!["search", "--to", "99999999999999999999999d"]),
+        ("--from", vec!["ingest", dir, "--from", "99999999d"]),
+        ("--older-than", vec!["prune", "--older-than", "99999999d"]),
+        (
+            "--max-retry-time",
+            vec!["ingest", dir, "--max-retry-time", "99999999d"],
+        ),
+    ] {
+        let run = trailsearch(&prefix, &args).expect_code(2);
+        assert!(!run.stderr.contains("panicked"), "{run}");
+        assert!(
+            run.stderr.contains(flag) && run.stderr.contains("out of range: at most 36525d (100 years)"),
+            "{run}"
+        );
+    }
+}
+
+/// A closed stdout ends the command quietly, killed by SIGPIPE as other
+/// Unix tools are, and stops the work behind it; it used to panic.
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+
+    let prefix = unique_prefix("closed-pipe");
+    ingest_fixtures(&prefix);
+    let fixtures = fixtures();
+    // SIGPIPE on Linux and macOS.
+    const SIGPIPE: i32 = 13;
+    // (arguments, whether the output is larger than a pipe holds, so the
+    // command must meet the closed pipe)
+    for (args, larger_than_a_pipe) in [
+        (vec!["search", "--limit", "500", "--format", "json"], true),
+        (
+            vec!["ingest", fixtures.to_str().expect("utf-8 path"), "--dry-run"],
+            true,
+        ),
+        (vec!["deadletter", "list"], false),
+    ] {
+        let mut child = std::process::Command::new(trailsearch_bin())
+            .args(&args)
+            .env("TRAILSEARCH_ES_URL", cluster_url())
+            .env("TRAILSEARCH_INDEX_PREFIX", &*prefix)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("trailsearch");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("first line");
+        // The reader is dropped here: the pipe is closed, as `| head -1` does.
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!first.is_empty(), "{args:?}: no first line; {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?}: {stderr}"
+        );
+        let ended_by_pipe = out.status.signal() == Some(SIGPIPE);
+        assert!(
+            ended_by_pipe || (!larger_than_a_pipe && out.status.success()),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}
+
+/// `--help` never shows the userinfo of a URL taken from the environment.
+#[test]
+fn help_hides_credentials_in_urls() {
+    for args in [vec!["--help"], vec!["search", "--help"], vec!["setup", "--help"]] {
+        let mut command = std::process::Command::new(trailsearch_bin());
+        command
+            .args(&args)
+            .env(
+                "TRAILSEARCH_ES_URL",
+                "https://elastic:s3cret-es@search.example.com:9200",
+            )
+            .env(
+                "TRAILSEARCH_KIBANA_URL",
+                "https://kibana:s3cret-kb@kibana.example.com:5601",
+            );
+        let run = run(command).expect_code(0);
+        assert!(run.stdout.contains("TRAILSEARCH_ES_URL"), "{run}");
+        assert!(!run.stdout.contains("s3cret"), "{run}");
+    }
+}
+
+/// Control characters in event fields and object names reach a person's
+/// terminal as visible escapes, never raw (line erase, window title, hidden
+/// text); JSON output keeps them exact.
+#[test]
+fn terminal_escapes_in_events_and_names_are_shown_not_obeyed() {
+    let prefix = unique_prefix("escapes");
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let name = "evil\u{1b}[2K\u{1b}]0;title\u{7}.json";
+    let record = json!({"eventVersion": "1.09", "eventTime": "2024-03-14T10:00:00Z", "eventID": "esc-1",
+        "eventName": "Delete\u{1b}[8mBucket", "sourceIPAddress": "203.0.113.9",
+        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/\u{1b}[2Kmallory"},
+        "requestParameters": {"bucketName": "b\u{9b}31m"}});
+    std::fs::write(dir.path().join(name), json!({"Records": [record]}).to_string()).expect("write");
+    let ingest = trailsearch(&prefix, &["ingest", dir.path().to_str().expect("utf-8 path")]).expect_code(0);
+    assert!(!ingest.stderr.contains('\u{1b}'), "{ingest}");
+    assert!(
+        ingest.stderr.contains("evil\\u{1b}[2K\\u{1b}]0;title\\u{7}.json"),
+        "{ingest}"
+    );
+
+    let table = trailsearch(&prefix, &["search"]).expect_code(0);
+    assert!(
+        !table.stdout.contains('\u{1b}') && !table.stdout.contains('\u{9b}'),
+        "{table}"
+    );
+    assert!(table.stdout.contains("Delete\\u{1b}[8mBucket"), "{table}");
+    assert!(table.stdout.contains("user/\\u{1b}[2Kmallory"), "{table}");
+    assert!(table.stdout.contains("b\\u{9b}31m"), "{table}");
+
+    let exact = trailsearch(&prefix, &["search", "--format", "json"]).expect_code(0);
+    let doc: Value = serde_json::from_str(exact.stdout.trim()).expect("one JSON line");
+    assert_eq!(doc["eventName"], record["eventName"]);
+    assert_eq!(doc["userIdentity"]["arn"], record["userIdentity"]["arn"]);
 }

@@ -169,3 +169,68 @@ fn replay_of_nothing_succeeds() {
         "{run}"
     );
 }
+
+/// A dead-letter index that refuses dead letters (here: one created with a
+/// mapping of its own, its `reason` a number): every event of the batch
+/// is still counted once, and what the report says was indexed is exactly
+/// what the cluster holds.
+#[test]
+fn a_dead_letter_index_that_refuses_loses_no_count() {
+    let prefix = unique_prefix("dl-refused");
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    let (status, answer) = http(
+        "PUT",
+        &format!("{prefix}_deadletter"),
+        Some(&json!({"mappings": {"properties": {"reason": {"type": "long"}}}})),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let dir = tempfile::tempdir().unwrap();
+    // Two objects: one holds a record without an eventTime among events
+    // before and after it (so the refused dead letter sits mid-batch).
+    let mut mixed: Vec<Value> = (0..5)
+        .map(|n| event(&format!("dl-before-{n}"), "RunInstances"))
+        .collect();
+    mixed.push(json!({"eventVersion": "1.09", "eventID": "dl-no-time", "eventName": "X"}));
+    mixed.extend((0..5).map(|n| event(&format!("dl-after-{n}"), "StopInstances")));
+    std::fs::write(
+        dir.path().join("mixed.json"),
+        json!({"Records": mixed}).to_string(),
+    )
+    .unwrap();
+    let clean: Vec<Value> = (0..4)
+        .map(|n| event(&format!("dl-clean-{n}"), "DescribeInstances"))
+        .collect();
+    std::fs::write(
+        dir.path().join("clean.json"),
+        json!({"Records": clean}).to_string(),
+    )
+    .unwrap();
+
+    let run = trailsearch(
+        &prefix,
+        &[
+            "ingest",
+            dir.path().to_str().unwrap(),
+            "--report",
+            "json",
+            "--concurrency",
+            "1",
+        ],
+    )
+    .expect_code(1);
+    let report = balanced(&run.report()).clone();
+    assert_eq!(report["events"], 15, "{run}");
+    assert_eq!(report["failed_objects"], 1, "{run}");
+    assert_eq!(report["dead_lettered"], 0, "{run}");
+    assert_eq!(
+        report["indexed"].as_u64().unwrap(),
+        count(&format!("{prefix}-*")),
+        "the report's indexed is what the cluster holds: {run}"
+    );
+    assert_eq!(report["indexed"], 14, "{run}");
+    assert_eq!(report["failed_events"], 1, "{run}");
+    assert!(
+        run.stderr.contains("dead-letter") || run.stderr.contains("deadletter"),
+        "{run}"
+    );
+}

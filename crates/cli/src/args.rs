@@ -41,7 +41,12 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     /// Also import the saved objects into this Kibana or OpenSearch Dashboards (same credentials and TLS settings as the cluster).
-    #[arg(long, env = "TRAILSEARCH_KIBANA_URL", value_name = "URL")]
+    #[arg(
+        long,
+        env = "TRAILSEARCH_KIBANA_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub kibana_url: Option<String>,
     /// kibana or osd (OpenSearch Dashboards) [default: detected (GET /api/status)].
     #[arg(long, env = "TRAILSEARCH_KIBANA_FLAVOUR", value_parser = parse_kibana_flavour)]
@@ -84,7 +89,8 @@ pub struct PruneArgs {
 #[derive(Debug, Args)]
 pub struct ClusterArgs {
     /// Cluster URL [default: http://localhost:9200].
-    #[arg(long, global = true, env = "TRAILSEARCH_ES_URL")]
+    // Its value is not shown in --help: a URL may carry user:password@.
+    #[arg(long, global = true, env = "TRAILSEARCH_ES_URL", hide_env_values = true)]
     pub es_url: Option<String>,
     /// Index names are <prefix>-YYYY.MM.DD; dead letters go to <prefix>_deadletter [default: cloudtrail].
     #[arg(long, global = true, env = "TRAILSEARCH_INDEX_PREFIX")]

@@ -13,6 +13,7 @@ use trailsearch_sink::{
 
 use crate::args::{ClusterArgs, DeadletterCommand, DeadletterListArgs, DeadletterReplayArgs, OutputFormat};
 use crate::cluster::{connect, settings};
+use crate::display::escape_controls;
 
 /// Dead letters read per page when listing.
 const LIST_PAGE: usize = 1000;
@@ -66,7 +67,11 @@ fn reason_table(heading: &str, groups: &[ReasonCount]) -> String {
         .unwrap_or(heading.len());
     let mut out = format!("{heading:>width$}  REASON\n");
     for group in groups {
-        out.push_str(&format!("{:>width$}  {}\n", group.count, group.reason));
+        out.push_str(&format!(
+            "{:>width$}  {}\n",
+            group.count,
+            escape_controls(&group.reason)
+        ));
     }
     out
 }

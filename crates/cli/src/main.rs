@@ -3,6 +3,7 @@
 mod args;
 mod cluster;
 mod deadletter;
+mod display;
 mod ingest;
 mod kibana;
 mod progress;
@@ -18,6 +19,7 @@ use clap::Parser;
 use crate::args::{Cli, Command};
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -31,7 +33,7 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", display::escape_controls(&format!("{e:#}")));
             ExitCode::from(1)
         }
     }
@@ -46,6 +48,18 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Prune(args) => prune::run(&cli.cluster, &args).await,
         Command::Kibana(args) => kibana::run(&cli.cluster, &args),
         Command::Deadletter(command) => deadletter::run(&cli.cluster, &command).await,
+    }
+}
+
+/// A closed stdout or stderr (`trailsearch search | head -1`) ends the
+/// process quietly, as it ends other Unix tools, and stops the work behind
+/// it. Rust ignores SIGPIPE, which turns every later write into an error and
+/// `println!` into a panic.
+fn restore_sigpipe() {
+    // SAFETY: sets one signal back to its default disposition, before any
+    // other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

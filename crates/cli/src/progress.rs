@@ -3,6 +3,7 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::display::escape_controls;
 use indicatif::{ProgressBar, ProgressStyle};
 use trailsearch_ingest::{Progress, ProgressEvent, Report};
 
@@ -57,7 +58,7 @@ impl Progress for ConsoleProgress {
                 let mut totals = self.totals.lock().unwrap_or_else(|p| p.into_inner());
                 totals.add(report);
                 if let Some(error) = error {
-                    let line = format!("error: {error}");
+                    let line = format!("error: {}", escape_controls(&error.to_string()));
                     match &self.bar {
                         Some(bar) => bar.println(line),
                         None => eprintln!("{line}"),
@@ -71,8 +72,9 @@ impl Progress for ConsoleProgress {
                     None => {
                         let secs = self.started.elapsed().as_secs_f64().max(1e-3);
                         eprintln!(
-                            "ingest: {object}: events={} indexed={} duplicates={} degraded={} dead_lettered={} \
+                            "ingest: {}: events={} indexed={} duplicates={} degraded={} dead_lettered={} \
                              failed_events={} ({:.0} events/s overall)",
+                            escape_controls(&object.to_string()),
                             report.events,
                             report.indexed,
                             report.duplicates,

@@ -8,6 +8,7 @@ use trailsearch_mapping::SearchQuery;
 
 use crate::args::{ClusterArgs, OutputFormat, SearchArgs};
 use crate::cluster::{connect, settings};
+use crate::display::escape_controls;
 
 pub async fn run(args: &ClusterArgs, search: &SearchArgs) -> anyhow::Result<bool> {
     let settings = settings(args)?;
@@ -117,6 +118,7 @@ fn row(source: &Value) -> [String; 6] {
         resource(source),
         or_dash(text(&source["errorCode"])),
     ]
+    .map(|cell| escape_controls(&cell).into_owned())
 }
 
 fn cut(cell: &str, width: usize) -> String {

@@ -15,9 +15,15 @@ fn parse_time_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return Ok(date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
     }
-    if let Ok(ago) = parse_duration(text) {
-        let ago = chrono::Duration::from_std(ago).map_err(|e| e.to_string())?;
-        return Ok(now - ago);
+    let unit = text.trim_start_matches(|c: char| c.is_ascii_digit());
+    if unit.len() < text.len() && ["", "ms", "s", "m", "h", "d"].contains(&unit) {
+        // Shaped like a time ago: its only error is a range the duration
+        // names (at most 100 years), which says more than "not a time".
+        let ago = parse_duration(text)?;
+        return chrono::Duration::from_std(ago)
+            .ok()
+            .and_then(|ago| now.checked_sub_signed(ago))
+            .ok_or_else(|| format!("{text:?} reaches before the earliest time this can represent"));
     }
     Err(format!(
         "{text:?} is not a time: use RFC 3339 (2024-03-14T09:00:00Z), a date (2024-03-14) or a time ago (7d, 2h)"
@@ -45,5 +51,7 @@ mod tests {
             Utc.with_ymd_and_hms(2024, 3, 13, 0, 2, 3).unwrap()
         );
         assert!(parse_time_at("yesterday", now).is_err());
+        let huge = parse_time_at("99999999d", now).unwrap_err();
+        assert!(huge.contains("out of range: at most 36525d"), "{huge}");
     }
 }

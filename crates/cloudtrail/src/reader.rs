@@ -42,8 +42,8 @@ pub struct Record {
 /// or the end of the array it yields `None`.
 ///
 /// Keys other than `"Records"` are skipped wherever they stand. Only a key
-/// spelt exactly `"Records"` (no escapes) counts; should it appear twice,
-/// the second is skipped like any other key.
+/// spelt exactly `"Records"` (no escapes) counts; a second one after the
+/// array is an error (the records of the first are yielded before it).
 pub struct RecordReader<R: Read> {
     input: Input<R>,
     /// Reused between records; each yielded `Vec` is a right-sized copy.
@@ -245,6 +245,14 @@ impl<R: Read> RecordReader<R> {
                 Some(b',') => {
                     self.input.consume(1);
                     self.read_key_and_colon()?;
+                    if self.key == b"\"Records\"" {
+                        // A JSON parser would keep one of the two arrays and
+                        // drop the other without a word: fail instead.
+                        return Err(self.input.syntax(
+                            "a second \"Records\" key: the object holds two record arrays, \
+                             and only the first was read",
+                        ));
+                    }
                     self.skip_value()?;
                 }
                 Some(b) => {

@@ -185,9 +185,13 @@ fn records_need_not_come_first_and_keys_may_follow() {
 }
 
 #[test]
-fn a_second_records_key_is_skipped() {
+fn a_second_records_key_fails_the_object_after_the_first_arrays_records() {
     let doc = br#"{"Records":[{"a":1}],"Records":[{"b":2}]}"#;
-    assert_eq!(records(doc), [r#"{"a":1}"#]);
+    let mut reader = RecordReader::new(&doc[..]);
+    assert_eq!(reader.next().unwrap().unwrap().bytes, br#"{"a":1}"#);
+    let error = reader.next().unwrap().unwrap_err().to_string();
+    assert!(error.contains("a second \"Records\" key"), "{error}");
+    assert!(reader.next().is_none());
 }
 
 #[test]

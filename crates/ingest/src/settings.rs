@@ -145,23 +145,39 @@ impl Default for Settings {
     }
 }
 
-/// `30s`, `5m`, `2h`, `7d`, `500ms`, or plain seconds.
+/// The longest duration any setting takes: 100 years, past any retention or
+/// look-back, and well inside the dates clusters and `chrono` can hold.
+pub const MAX_DURATION_DAYS: u64 = 36_525;
+
+/// `30s`, `5m`, `2h`, `7d`, `500ms`, or plain seconds; at most
+/// [`MAX_DURATION_DAYS`] days.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 30s, 5m, 2h or 7d"))?;
-    let seconds = match unit {
-        "ms" => return Ok(Duration::from_millis(n)),
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)")),
+    let out_of_range = || format!("{text:?} is out of range: at most {MAX_DURATION_DAYS}d (100 years)");
+    let n: u64 = number.parse().map_err(|e: std::num::ParseIntError| {
+        if matches!(e.kind(), std::num::IntErrorKind::PosOverflow) {
+            out_of_range()
+        } else {
+            format!("{text:?} is not a duration like 30s, 5m, 2h or 7d")
+        }
+    })?;
+    let (millis_per_unit, unit_ok) = match unit {
+        "ms" => (1, true),
+        "" | "s" => (1_000, true),
+        "m" => (60_000, true),
+        "h" => (3_600_000, true),
+        "d" => (86_400_000, true),
+        _ => (0, false),
     };
-    Ok(Duration::from_secs(seconds))
+    if !unit_ok {
+        return Err(format!("{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)"));
+    }
+    match n.checked_mul(millis_per_unit) {
+        Some(millis) if millis <= MAX_DURATION_DAYS * 86_400_000 => Ok(Duration::from_millis(millis)),
+        _ => Err(out_of_range()),
+    }
 }
 
 /// `5MiB`, `512KiB`, `1MB`, or plain bytes.
@@ -562,6 +578,20 @@ mod tests {
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert!(parse_duration("5 weeks").is_err());
+        // Out of range, not a panic or a wrap (the adversarial 99999999d).
+        assert_eq!(
+            parse_duration("36525d").unwrap(),
+            Duration::from_secs(36_525 * 86_400)
+        );
+        for huge in [
+            "36526d",
+            "99999999d",
+            "99999999999999999999d",
+            "9999999999999999999h",
+        ] {
+            let error = parse_duration(huge).unwrap_err();
+            assert!(error.contains("out of range: at most 36525d"), "{huge}: {error}");
+        }
         assert_eq!(parse_bytes("5MiB").unwrap(), 5 * 1024 * 1024);
         assert!(parse_bytes("5GiB").is_err());
     }

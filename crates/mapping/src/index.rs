@@ -46,16 +46,19 @@ impl IndexNaming {
         if prefix.len() > 200 {
             return Err(bad("it is longer than 200 bytes"));
         }
-        if prefix.starts_with(['-', '_', '+', '.']) {
-            return Err(bad("it may not start with '-', '_', '+' or '.'"));
-        }
+        // Exactly what the message allows: the prefix is pasted into URL
+        // paths and patterns, where `%`, `&`, `;`, `'` and more would change
+        // which indices a request names.
         if let Some(c) = prefix
             .chars()
-            .find(|c| c.is_uppercase() || "\\/*?\"<>|, #:".contains(*c))
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
         {
             return Err(bad(&format!(
-                "it contains '{c}' (use lowercase letters, digits, '-' and '_')"
+                "it contains {c:?} (use lowercase letters, digits, '-' and '_')"
             )));
+        }
+        if prefix.starts_with(['-', '_']) {
+            return Err(bad("it may not start with '-' or '_'"));
         }
         Ok(IndexNaming {
             prefix: prefix.to_string(),
@@ -118,6 +121,10 @@ impl IndexNaming {
             [y, m, d] => NaiveDate::from_ymd_opt(number(y, 4)? as i32, number(m, 2)?, number(d, 2)?),
             [y, m] => {
                 let (year, month) = (number(y, 4)? as i32, number(m, 2)?);
+                // Month 00 (or 13) is no name the naming produces.
+                if !(1..=12).contains(&month) {
+                    return None;
+                }
                 let next = if month == 12 {
                     NaiveDate::from_ymd_opt(year + 1, 1, 1)
                 } else {
@@ -166,6 +173,9 @@ mod tests {
         for other in [
             "ct_deadletter",
             "ct-2024.13.01",
+            "ct-2024.00",
+            "ct-2024.13",
+            "ct-2024.00.10",
             "ct-2024.3.14",
             "ct-x",
             "ctx-2024.03.14",
@@ -179,9 +189,30 @@ mod tests {
 
     #[test]
     fn bad_prefixes_say_why() {
-        for bad in ["", "Upper", "a*b", "_x", "a b"] {
+        for bad in ["", "Upper", "a*b", "_x", "-x", "a b"] {
             let err = IndexNaming::new(bad, Granularity::Day).unwrap_err();
             assert!(err.to_string().contains("index prefix"), "{err}");
+        }
+        // Exactly the characters the message names; these once passed a
+        // deny list (`%76ictim` reads `victim-*` once a URL decodes it).
+        for bad in [
+            "%76ictim",
+            "a&b",
+            "a;b",
+            "o'brien",
+            "caf\u{e9}",
+            "a.b",
+            "a+b",
+            "a%2eb",
+        ] {
+            let err = IndexNaming::new(bad, Granularity::Day).unwrap_err().to_string();
+            assert!(
+                err.contains("use lowercase letters, digits, '-' and '_'"),
+                "{bad}: {err}"
+            );
+        }
+        for good in ["cloudtrail", "ct-prod_2", "0audit"] {
+            assert!(IndexNaming::new(good, Granularity::Day).is_ok(), "{good}");
         }
         assert!("week".parse::<Granularity>().is_err());
     }

@@ -51,6 +51,28 @@ impl Settled {
     }
 }
 
+/// The most a `_bulk` answer for `items` documents can hold: with
+/// `filter_path`, a status and at most an error type and reason per item.
+pub fn bulk_answer_limit(items: usize) -> usize {
+    (1 << 20) + items.saturating_mul(16 << 10)
+}
+
+/// One `_bulk` answer applied to its batch ([`Sink::apply_answer`]).
+#[derive(Debug, Default)]
+struct Answered {
+    /// To send again: retried items as they were, refused ones degraded or
+    /// as dead letters.
+    next: Vec<Document>,
+    /// Of `next`, the items resent as they were (429, 5xx).
+    retried: usize,
+    /// The last of their errors.
+    retry_error: Option<SinkError>,
+    /// Dead letters the cluster refused.
+    refused_dead_letters: u64,
+    /// The first such refusal: the batch fails with it.
+    fatal: Option<SinkError>,
+}
+
 /// A batch that could not be settled whole.
 #[derive(Debug, thiserror::Error)]
 #[error("{error}")]
@@ -195,7 +217,16 @@ impl Sink {
     async fn send_bulk(&self, docs: &[Document]) -> Result<Vec<ItemOutcome>, SinkError> {
         let path = format!("_bulk?filter_path={BULK_FILTER_PATH}");
         let body = RequestBody::ndjson(encode_bulk(docs));
-        let response = self.transport.send(Method::POST, &path, Some(body)).await?;
+        let response = self
+            .transport
+            .send_limited(
+                Method::POST,
+                &path,
+                Some(body),
+                &[],
+                bulk_answer_limit(docs.len()),
+            )
+            .await?;
         if !(200..300).contains(&response.status) {
             return Err(self.transport.status_error(&Method::POST, &path, &response));
         }
@@ -248,63 +279,34 @@ impl DocumentSink for Sink {
                 Ok(outcomes) => {
                     self.note_success();
                     let before = pending.len();
-                    let mut next = Vec::new();
-                    let mut retried = 0;
-                    for (doc, outcome) in pending.into_iter().zip(outcomes) {
-                        match outcome {
-                            ItemOutcome::Created => settled.count_created(doc.kind),
-                            // A dead letter this run may have written itself is
-                            // still a dead letter: never hide one as a duplicate.
-                            // (An event stays a duplicate: it may have existed before.)
-                            ItemOutcome::Duplicate
-                                if doc.kind == DocumentKind::DeadLetter
-                                    && maybe_created.contains(&doc.id) =>
-                            {
-                                settled.dead_lettered += 1
-                            }
-                            ItemOutcome::Duplicate => settled.duplicates += 1,
-                            ItemOutcome::Retry { status, reason } => {
-                                last_error = Some(SinkError::Status {
-                                    method: "POST".into(),
-                                    url: "_bulk item".into(),
-                                    status,
-                                    body: reason,
-                                });
-                                retry_later = true;
-                                retried += 1;
-                                next.push(doc);
-                            }
-                            ItemOutcome::Rejected { reason, .. } => match doc.kind {
-                                DocumentKind::DeadLetter => {
-                                    let error = SinkError::DeadLetterRejected {
-                                        index: doc.index,
-                                        reason,
-                                    };
-                                    let unsettled = next.len() as u64 + 1;
-                                    return Err(BatchError {
-                                        error,
-                                        settled,
-                                        unsettled,
-                                    });
-                                }
-                                _ if degraded_once.insert(doc.id.clone()) => next.push(
-                                    self.shaper
-                                        .shape_degraded(&doc, &reason)
-                                        .unwrap_or_else(|e| self.dead_letter(&doc, &e.to_string())),
-                                ),
-                                _ => next.push(
-                                    self.dead_letter(&doc, &format!("rejected even degraded: {reason}")),
-                                ),
-                            },
-                        }
+                    let answered = self.apply_answer(
+                        pending,
+                        outcomes,
+                        &mut settled,
+                        &mut degraded_once,
+                        &maybe_created,
+                    );
+                    if let Some(error) = answered.fatal {
+                        // Nowhere left to put the refused dead letters; what
+                        // was to be sent again is unsettled too.
+                        let unsettled = answered.next.len() as u64 + answered.refused_dead_letters;
+                        return Err(BatchError {
+                            error,
+                            settled,
+                            unsettled,
+                        });
                     }
-                    if retried < before {
+                    if let Some(error) = answered.retry_error {
+                        last_error = Some(error);
+                        retry_later = true;
+                    }
+                    if answered.retried < before {
                         // Progress: the budget and the backoff start again.
                         progress_at = Instant::now();
                         budget_start = progress_at;
                         backoff = self.policy.backoff(seed ^ before as u64);
                     }
-                    pending = next;
+                    pending = answered.next;
                 }
             }
             if retry_later && !pending.is_empty() {
@@ -335,8 +337,172 @@ impl DocumentSink for Sink {
 }
 
 impl Sink {
+    /// Applies one `_bulk` answer to its batch: every item is counted in
+    /// `settled` or comes back in `next` (resent as it was, degraded, or as a
+    /// dead letter), except dead letters the cluster refused, which are
+    /// counted in `refused_dead_letters` and make the batch fail.
+    fn apply_answer(
+        &self,
+        pending: Vec<Document>,
+        outcomes: Vec<ItemOutcome>,
+        settled: &mut Settled,
+        degraded_once: &mut HashSet<String>,
+        maybe_created: &HashSet<String>,
+    ) -> Answered {
+        let mut answered = Answered::default();
+        for (doc, outcome) in pending.into_iter().zip(outcomes) {
+            match outcome {
+                ItemOutcome::Created => settled.count_created(doc.kind),
+                // A dead letter this run may have written itself is still a
+                // dead letter: never hide one as a duplicate. (An event stays
+                // a duplicate: it may have existed before.)
+                ItemOutcome::Duplicate
+                    if doc.kind == DocumentKind::DeadLetter && maybe_created.contains(&doc.id) =>
+                {
+                    settled.dead_lettered += 1
+                }
+                ItemOutcome::Duplicate => settled.duplicates += 1,
+                ItemOutcome::Retry { status, reason } => {
+                    answered.retry_error = Some(SinkError::Status {
+                        method: "POST".into(),
+                        url: "_bulk item".into(),
+                        status,
+                        body: reason,
+                    });
+                    answered.retried += 1;
+                    answered.next.push(doc);
+                }
+                ItemOutcome::Rejected { reason, .. } => match doc.kind {
+                    DocumentKind::DeadLetter => {
+                        answered.refused_dead_letters += 1;
+                        answered.fatal.get_or_insert(SinkError::DeadLetterRejected {
+                            index: doc.index,
+                            reason,
+                        });
+                    }
+                    _ if degraded_once.insert(doc.id.clone()) => answered.next.push(
+                        self.shaper
+                            .shape_degraded(&doc, &reason)
+                            .unwrap_or_else(|e| self.dead_letter(&doc, &e.to_string())),
+                    ),
+                    _ => answered
+                        .next
+                        .push(self.dead_letter(&doc, &format!("rejected even degraded: {reason}"))),
+                },
+            }
+        }
+        answered
+    }
+
     fn dead_letter(&self, doc: &Document, reason: &str) -> Document {
         self.shaper
             .shape_dead_letter(doc.original().into(), doc.provenance.clone(), reason)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Auth;
+    use crate::transport::TransportConfig;
+    use proptest::prelude::*;
+    use trailsearch_mapping::{Flavour, Granularity, IndexNaming, Provenance};
+
+    fn sink() -> Sink {
+        let transport = Transport::new(TransportConfig {
+            url: "http://127.0.0.1:9".into(),
+            auth: Auth::None,
+            ca_cert: None,
+            insecure: false,
+            timeout: Duration::from_secs(1),
+            gzip_above: 0,
+        })
+        .unwrap();
+        let shaper = Shaper::new(
+            IndexNaming::new("ct", Granularity::Day).unwrap(),
+            Flavour::OpenSearch,
+        );
+        Sink::new(transport, shaper, RetryPolicy::default(), Duration::from_secs(1))
+    }
+
+    fn doc(sink: &Sink, n: usize, kind: u8) -> Document {
+        let record = format!(r#"{{"eventTime":"2024-03-14T10:00:00Z","eventID":"e{n}","eventName":"N"}}"#);
+        let provenance = Arc::new(Provenance::local("a.json"));
+        let event = sink.shaper.shape(record.as_bytes(), provenance).unwrap().document;
+        match kind {
+            0 => event,
+            1 => sink.shaper.shape_degraded(&event, "refused").unwrap(),
+            _ => sink.dead_letter(&event, "refused"),
+        }
+    }
+
+    fn outcome(code: u8) -> ItemOutcome {
+        match code {
+            0 => ItemOutcome::Created,
+            1 => ItemOutcome::Duplicate,
+            2 => ItemOutcome::Retry {
+                status: 429,
+                reason: "busy".into(),
+            },
+            _ => ItemOutcome::Rejected {
+                status: 400,
+                reason: "mapper_parsing_exception".into(),
+            },
+        }
+    }
+
+    proptest! {
+        /// Every item of a batch ends in exactly one place, whatever the
+        /// cluster answers for each, dead letters included.
+        #[test]
+        fn every_item_is_counted_once(
+            items in proptest::collection::vec((0u8..3, 0u8..4), 0..40),
+            degraded_before in proptest::collection::vec(any::<bool>(), 40),
+            lost_answer in proptest::collection::vec(any::<bool>(), 40),
+        ) {
+            let sink = sink();
+            let docs: Vec<Document> = items.iter().enumerate().map(|(n, (kind, _))| doc(&sink, n, *kind)).collect();
+            let outcomes = items.iter().map(|(_, code)| outcome(*code)).collect();
+            let mut degraded_once: HashSet<String> = docs.iter().zip(&degraded_before).filter(|(_, b)| **b).map(|(d, _)| d.id.clone()).collect();
+            let maybe_created: HashSet<String> = docs.iter().zip(&lost_answer).filter(|(_, b)| **b).map(|(d, _)| d.id.clone()).collect();
+            let mut settled = Settled::default();
+            let answered = sink.apply_answer(docs, outcomes, &mut settled, &mut degraded_once, &maybe_created);
+            prop_assert_eq!(
+                settled.total() + answered.next.len() as u64 + answered.refused_dead_letters,
+                items.len() as u64
+            );
+            let refused = items.iter().filter(|(kind, code)| *kind == 2 && *code == 3).count() as u64;
+            prop_assert_eq!(answered.refused_dead_letters, refused);
+            prop_assert_eq!(answered.fatal.is_some(), refused > 0);
+            let retried = items.iter().filter(|(_, code)| *code == 2).count();
+            prop_assert_eq!(answered.retried, retried);
+        }
+    }
+
+    /// The adversarial case: a refused dead letter in the middle of a batch
+    /// used to end the count there, losing the items after it.
+    #[test]
+    fn a_refused_dead_letter_mid_batch_loses_no_count() {
+        let sink = sink();
+        let kinds = [0, 0, 2, 0, 0, 0];
+        let docs: Vec<Document> = kinds.iter().enumerate().map(|(n, k)| doc(&sink, n, *k)).collect();
+        let outcomes = vec![
+            ItemOutcome::Created,
+            ItemOutcome::Created,
+            outcome(3),
+            ItemOutcome::Created,
+            ItemOutcome::Duplicate,
+            outcome(2),
+        ];
+        let mut settled = Settled::default();
+        let answered = sink.apply_answer(docs, outcomes, &mut settled, &mut HashSet::new(), &HashSet::new());
+        assert_eq!(settled.indexed, 3);
+        assert_eq!(settled.duplicates, 1);
+        assert_eq!(answered.next.len(), 1);
+        assert_eq!(answered.refused_dead_letters, 1);
+        assert!(matches!(
+            answered.fatal,
+            Some(SinkError::DeadLetterRejected { .. })
+        ));
     }
 }

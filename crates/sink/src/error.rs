@@ -21,6 +21,16 @@ pub enum SinkError {
         /// Whether it was a timeout.
         timeout: bool,
     },
+    /// The answer was larger than the request can explain.
+    #[error("{method} {url}: the answer is larger than {limit} bytes, more than this request can explain; it was not read")]
+    AnswerTooLarge {
+        /// HTTP method.
+        method: String,
+        /// The URL without credentials.
+        url: String,
+        /// Bytes read at most.
+        limit: usize,
+    },
     /// The cluster answered with an error status.
     #[error("{method} {url}: HTTP {status}: {body}")]
     Status {

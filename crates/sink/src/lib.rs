@@ -42,7 +42,7 @@ pub use crate::{
         encode_bulk, encode_document, encoded_len, parse_bulk_response, BatchLimits, ItemOutcome,
         BULK_FILTER_PATH,
     },
-    client::{BatchError, DocumentSink, Settled, Sink},
+    client::{bulk_answer_limit, BatchError, DocumentSink, Settled, Sink},
     deadletter::{
         delete_dead_letters, documents_exist, group_by_reason, reason_group, DeadLetter, DeadLetterScroll,
         ReasonCount,
@@ -56,5 +56,5 @@ pub use crate::{
     retention::{indices_to_prune, prune_indices},
     retry::{Backoff, RetryPolicy},
     setup::{conflicting_template, glob_match, install_templates, template_installed, TemplateChange},
-    transport::{chain, gzip, redact_url, RequestBody, Response, Transport, TransportConfig},
+    transport::{chain, gzip, redact_url, RequestBody, Response, Transport, TransportConfig, ANSWER_LIMIT},
 };

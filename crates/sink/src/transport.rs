@@ -51,6 +51,11 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
+/// The most of an answer read when a request names no smaller bound: a
+/// search page of the largest documents fits; a cluster (or something
+/// posing as one) cannot make the client buffer more.
+pub const ANSWER_LIMIT: usize = 512 << 20;
+
 /// Connection settings.
 #[derive(Debug, Clone)]
 pub struct TransportConfig {
@@ -160,6 +165,21 @@ impl Transport {
         body: Option<RequestBody>,
         extra_headers: &[(&'static str, &str)],
     ) -> Result<Response, SinkError> {
+        self.send_limited(method, path_and_query, body, extra_headers, ANSWER_LIMIT)
+            .await
+    }
+
+    /// [`send_with_headers`](Self::send_with_headers), reading at most
+    /// `limit` bytes of the answer: a larger one fails with
+    /// [`SinkError::AnswerTooLarge`] instead of being buffered whole.
+    pub async fn send_limited(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<RequestBody>,
+        extra_headers: &[(&'static str, &str)],
+        limit: usize,
+    ) -> Result<Response, SinkError> {
         let url = self
             .base
             .join(path_and_query.trim_start_matches('/'))
@@ -194,9 +214,23 @@ impl Transport {
             timeout: e.is_timeout(),
             reason: chain(&e),
         };
-        let response = result.map_err(transport_error)?;
+        let mut response = result.map_err(transport_error)?;
         let status = response.status().as_u16();
-        let body = response.bytes().await.map_err(transport_error)?.to_vec();
+        let too_large = || SinkError::AnswerTooLarge {
+            method: method.to_string(),
+            url: url.to_string(),
+            limit,
+        };
+        if response.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(Response { status, body })
     }
 

@@ -71,7 +71,8 @@ async fn serve(script: Vec<(u16, Value)>) -> (String, Arc<Mutex<Seen>>) {
                 "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                 body.len()
             );
-            socket.write_all(reply.as_bytes()).await.unwrap();
+            // A client that refuses an answer may close before it is written.
+            let _ = socket.write_all(reply.as_bytes()).await;
         }
     });
     (url, seen)
@@ -237,4 +238,25 @@ async fn progress_restarts_the_retry_budget() {
     let policy_budget = Duration::from_millis(3);
     let settled = sink(&url, policy_budget).settle(docs(4)).await.unwrap();
     assert_eq!(settled.indexed, 4);
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_the_batch_can_explain_fails_the_batch_unread() {
+    // 20 MiB for 3 documents: a cluster (or an impostor) cannot make the
+    // client buffer it; the batch fails, once, naming the bound.
+    let huge = json!({"items": "x".repeat(20 << 20)});
+    let (url, seen) = serve(vec![(200, huge)]).await;
+    let err = sink(&url, Duration::from_secs(10))
+        .settle(docs(3))
+        .await
+        .unwrap_err();
+    assert_eq!(err.unsettled, 3);
+    assert_eq!(err.settled, Settled::default());
+    assert!(
+        matches!(err.error, SinkError::AnswerTooLarge { limit, .. } if limit == trailsearch_sink::bulk_answer_limit(3)),
+        "{}",
+        err.error
+    );
+    assert!(err.error.to_string().contains("was not read"), "{}", err.error);
+    assert_eq!(seen.lock().unwrap().len(), 1, "not retried");
 }
