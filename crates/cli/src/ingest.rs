@@ -73,7 +73,8 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
                  use --resume-file PATH",
             )?,
         };
-        let state = ResumeState::open(path).context("cannot open the --resume state")?;
+        let state = ResumeState::open_filtered(path, filter.resume_key())
+            .context("cannot open the --resume state")?;
         let skipped = state.skip_completed(&mut plan, &etags);
         eprintln!(
             "resumed: skipping {skipped} objects completed before (state: {})",

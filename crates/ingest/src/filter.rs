@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use trailsearch_cloudtrail::LogKey;
-use trailsearch_mapping::EventFacts;
+use trailsearch_mapping::{EventFacts, FieldType, ADDED_FIELDS};
 use trailsearch_sink::glob_match;
 
 /// `field:pattern`: a record field (dotted path, CloudTrail's names) and a
@@ -21,15 +21,47 @@ impl std::str::FromStr for FieldPattern {
     type Err = String;
     fn from_str(text: &str) -> Result<Self, String> {
         match text.split_once(':') {
-            Some((path, pattern)) if !path.trim().is_empty() => Ok(FieldPattern {
-                path: path.trim().to_string(),
-                pattern: pattern.trim().to_string(),
-            }),
+            Some((path, pattern)) if !path.trim().is_empty() => {
+                let path = path.trim();
+                visible_to_filters(path)?;
+                Ok(FieldPattern {
+                    path: path.to_string(),
+                    pattern: pattern.trim().to_string(),
+                })
+            }
             _ => Err(format!(
                 "{text:?} is not field:pattern, e.g. eventName:Describe* or readOnly:true"
             )),
         }
     }
+}
+
+/// Filters read the record as CloudTrail wrote it, before shaping: a field
+/// trailsearch adds (`@timestamp`, the ECS names, `trailsearch.*`) is not
+/// there yet, and a pattern on it would silently match nothing.
+fn visible_to_filters(path: &str) -> Result<(), String> {
+    let first = path.split('.').next().unwrap_or(path);
+    if first != "trailsearch" && !ADDED_FIELDS.iter().any(|field| field.name == first) {
+        return Ok(());
+    }
+    let alias = path.split_once('.').and_then(|(top, rest)| {
+        let field = ADDED_FIELDS.iter().find(|field| field.name == top)?;
+        match field.ty {
+            FieldType::Object(children) => children.iter().find_map(|child| match child.ty {
+                FieldType::Alias(target) if child.name == rest => Some(target),
+                _ => None,
+            }),
+            _ => None,
+        }
+    });
+    let hint = match alias {
+        Some(target) if !target.starts_with("trailsearch.") => format!(": filter on {target} instead"),
+        _ => String::new(),
+    };
+    Err(format!(
+        "{path:?} is a field trailsearch adds to the document; filters see the record as CloudTrail \
+         wrote it{hint}"
+    ))
 }
 
 impl FieldPattern {
@@ -41,15 +73,26 @@ impl FieldPattern {
             .collect()
     }
 
+    /// Whether the value at the path matches; through arrays (as
+    /// `resources.ARN`), when any element's does.
     fn matches(&self, record: &Value) -> bool {
-        let value = self.path.split('.').try_fold(record, |v, key| v.get(key));
-        let text = match value {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Bool(b)) => b.to_string(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => return false,
-        };
-        glob_match(&self.pattern, &text)
+        let path: Vec<&str> = self.path.split('.').collect();
+        self.matches_at(record, &path)
+    }
+
+    fn matches_at(&self, value: &Value, path: &[&str]) -> bool {
+        if let Value::Array(items) = value {
+            return items.iter().any(|item| self.matches_at(item, path));
+        }
+        match path.split_first() {
+            Some((key, rest)) => value.get(*key).is_some_and(|v| self.matches_at(v, rest)),
+            None => match value {
+                Value::String(s) => glob_match(&self.pattern, s),
+                Value::Bool(b) => glob_match(&self.pattern, &b.to_string()),
+                Value::Number(n) => glob_match(&self.pattern, &n.to_string()),
+                _ => false,
+            },
+        }
     }
 }
 
@@ -71,6 +114,32 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
+    /// The filters as one line of text, the same for the same filters:
+    /// `--resume` records it with an object whose events they left out in
+    /// part, so that only a run under the same filters skips it.
+    pub fn resume_key(&self) -> String {
+        let time = |t: &Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
+        let patterns = |list: &[FieldPattern]| {
+            list.iter()
+                .map(|p| format!("{}:{}", p.path, p.pattern))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let mut accounts = self.accounts.clone();
+        accounts.sort();
+        let mut regions = self.regions.clone();
+        regions.sort();
+        format!(
+            "from={} to={} account={} region={} include={} exclude={}",
+            time(&self.from),
+            time(&self.to),
+            accounts.join(","),
+            regions.join(","),
+            patterns(&self.include),
+            patterns(&self.exclude)
+        )
+    }
+
     /// Whether an object with this key may hold matching events. Key dates
     /// get a day of slack: an object is delivered up to ~15 minutes after
     /// its events, across midnight too.
@@ -157,6 +226,61 @@ mod tests {
         assert!(filter("n:5", "missing.field:*").matches_record(&record));
         assert!(FieldPattern::parse_list("eventName").is_err());
         assert!(FieldPattern::parse_list(":x").is_err());
+    }
+
+    #[test]
+    fn patterns_reach_into_arrays() {
+        // The README lists resources.ARN; `resources` is an array.
+        let record = serde_json::json!({"resources": [
+            {"ARN": "arn:aws:s3:::logs", "type": "AWS::S3::Bucket"},
+            {"ARN": "arn:aws:s3:::logs/key", "type": "AWS::S3::Object"}]});
+        let include = |pattern: &str| EventFilter {
+            include: FieldPattern::parse_list(pattern).unwrap(),
+            ..Default::default()
+        };
+        assert!(include("resources.ARN:arn:aws:s3:::logs/*").matches_record(&record));
+        assert!(include("resources.type:AWS::S3::Bucket").matches_record(&record));
+        assert!(!include("resources.ARN:arn:aws:kms:*").matches_record(&record));
+    }
+
+    #[test]
+    fn fields_trailsearch_adds_are_usage_errors() {
+        for (pattern, hint) in [
+            ("event.action:Delete*", "filter on eventName instead"),
+            ("cloud.region:us-east-1", "filter on awsRegion instead"),
+            (
+                "@timestamp:2024*",
+                "filters see the record as CloudTrail wrote it",
+            ),
+            (
+                "trailsearch.actor:bob",
+                "filters see the record as CloudTrail wrote it",
+            ),
+        ] {
+            let error = FieldPattern::parse_list(pattern).unwrap_err();
+            assert!(error.contains(hint), "{pattern}: {error}");
+        }
+        assert!(FieldPattern::parse_list("userIdentity.arn:*bob").is_ok());
+    }
+
+    #[test]
+    fn resume_keys_differ_exactly_when_the_filters_do() {
+        let day = |d| EventFilter {
+            from: Some(at(d, 0)),
+            to: Some(at(d, 23)),
+            ..Default::default()
+        };
+        assert_eq!(day(14).resume_key(), day(14).resume_key());
+        assert_ne!(day(14).resume_key(), day(15).resume_key());
+        let regions = |r: &[&str]| EventFilter {
+            regions: r.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        assert_eq!(
+            regions(&["a", "b"]).resume_key(),
+            regions(&["b", "a"]).resume_key()
+        );
+        assert_ne!(EventFilter::default().resume_key(), regions(&["a"]).resume_key());
     }
 
     #[test]

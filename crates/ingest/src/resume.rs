@@ -3,7 +3,11 @@
 //! One JSON line per object finished without failure
 //! (`{"object":"s3://b/k","etag":"…","size":123}`), appended as each one
 //! finishes. Objects that failed are not recorded, so a resumed run reads
-//! them again. A line cut off by a crash is ignored.
+//! them again. An object whose events the run's filters (`--from/--to`,
+//! `--account`, `--region`, `--include/--exclude`) left out in part is
+//! recorded with those filters (`"filter":"…"`): it counts as done only for
+//! a run under the same filters, and any other run reads it again. A line
+//! cut off by a crash is ignored.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -25,6 +29,9 @@ struct Line {
     object: String,
     etag: Option<String>,
     size: Option<u64>,
+    /// The run's filters, when they left some of the object's events out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    filter: Option<String>,
 }
 
 /// What a line says about its object.
@@ -32,6 +39,7 @@ struct Line {
 struct Completion {
     size: Option<u64>,
     etag: Option<String>,
+    filter: Option<String>,
 }
 
 /// A state file: what it recorded when opened, and the file to append to.
@@ -41,6 +49,8 @@ pub struct ResumeState {
     /// Each recorded completion, by object.
     completed: HashMap<String, Vec<Completion>>,
     ignored_lines: usize,
+    /// This run's filters ([`EventFilter::resume_key`](crate::EventFilter::resume_key)).
+    filter: String,
     file: Mutex<File>,
     write_error: Mutex<Option<String>>,
 }
@@ -59,8 +69,16 @@ impl ResumeState {
     }
 
     /// Reads the state file, creating it (and its directories) if missing,
-    /// and keeps it open for appending.
+    /// and keeps it open for appending, for a run without filters.
     pub fn open(path: impl Into<PathBuf>) -> Result<ResumeState, IngestError> {
+        Self::open_filtered(path, String::new())
+    }
+
+    /// [`open`](Self::open) for a run under `filter`
+    /// ([`EventFilter::resume_key`](crate::EventFilter::resume_key)): an
+    /// object recorded under other filters that left events out is not
+    /// done for this run.
+    pub fn open_filtered(path: impl Into<PathBuf>, filter: String) -> Result<ResumeState, IngestError> {
         let path = path.into();
         let io = |source| IngestError::Io {
             path: path.clone(),
@@ -97,6 +115,7 @@ impl ResumeState {
                 Ok(line) => completed.entry(line.object).or_default().push(Completion {
                     size: line.size,
                     etag: line.etag,
+                    filter: line.filter,
                 }),
                 Err(_) => ignored_lines += 1,
             }
@@ -113,6 +132,7 @@ impl ResumeState {
             path,
             completed,
             ignored_lines,
+            filter,
             file: Mutex::new(file),
             write_error: Mutex::new(None),
         })
@@ -146,13 +166,16 @@ impl ResumeState {
         }
     }
 
-    /// Whether an earlier run completed this object: the same name, and the
-    /// same size and ETag where both sides know them.
+    /// Whether an earlier run completed this object for this run: the same
+    /// name, the same size and ETag where both sides know them, and every
+    /// event settled (or left out by the same filters as this run's).
     pub fn is_completed(&self, object_id: &str, size: Option<u64>, etag: Option<&str>) -> bool {
         let same = |a: Option<u64>, b: Option<u64>| a.is_none() || b.is_none() || a == b;
         self.completed.get(object_id).is_some_and(|done| {
             done.iter().any(|c| {
-                same(c.size, size) && (c.etag.is_none() || etag.is_none() || c.etag.as_deref() == etag)
+                same(c.size, size)
+                    && (c.etag.is_none() || etag.is_none() || c.etag.as_deref() == etag)
+                    && c.filter.as_ref().is_none_or(|f| *f == self.filter)
             })
         })
     }
@@ -172,11 +195,19 @@ impl ResumeState {
     }
 
     /// Appends one completed object; the line is written whole, at once.
-    pub fn record(&self, object_id: &str, size: Option<u64>, etag: Option<&str>) -> std::io::Result<()> {
+    /// `filtered`: this run's filters left some of its events out.
+    pub fn record(
+        &self,
+        object_id: &str,
+        size: Option<u64>,
+        etag: Option<&str>,
+        filtered: bool,
+    ) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(&Line {
             object: object_id.to_string(),
             etag: etag.map(str::to_string),
             size,
+            filter: filtered.then(|| self.filter.clone()),
         })?;
         line.push(b'\n');
         let mut file = self.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -232,6 +263,7 @@ impl Progress for ResumeRecorder<'_> {
         if let ProgressEvent::ObjectDone {
             object,
             bytes,
+            report,
             error: None,
             ..
         } = event
@@ -240,7 +272,7 @@ impl Progress for ResumeRecorder<'_> {
                 Some((id, etag)) => (id.as_str(), etag.as_deref()),
                 None => (object.as_str(), None),
             };
-            if let Err(e) = self.state.record(id, Some(*bytes), etag) {
+            if let Err(e) = self.state.record(id, Some(*bytes), etag, report.filtered > 0) {
                 let mut first = self
                     .state
                     .write_error
@@ -299,13 +331,40 @@ mod tests {
     }
 
     #[test]
+    fn an_object_filtered_in_part_is_done_only_under_the_same_filters() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("resume.jsonl");
+        let day14 = ResumeState::open_filtered(&path, "from=14".into()).unwrap();
+        day14.record("s3://b/whole", Some(1), None, false).unwrap();
+        day14.record("s3://b/part", Some(1), None, true).unwrap();
+        drop(day14);
+        let again = ResumeState::open_filtered(&path, "from=14".into()).unwrap();
+        assert!(again.is_completed("s3://b/whole", Some(1), None));
+        assert!(again.is_completed("s3://b/part", Some(1), None));
+        let day15 = ResumeState::open_filtered(&path, "from=15".into()).unwrap();
+        assert!(day15.is_completed("s3://b/whole", Some(1), None));
+        assert!(
+            !day15.is_completed("s3://b/part", Some(1), None),
+            "other filters read it again"
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(r#""object":"s3://b/part","etag":null,"size":1,"filter":"from=14""#),
+            "{text}"
+        );
+        assert!(!text.lines().next().unwrap().contains("filter"), "{text}");
+    }
+
+    #[test]
     fn completed_objects_round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state/resume.jsonl");
         let state = ResumeState::open(&path).unwrap();
         assert_eq!(state.completed_objects(), 0);
-        state.record("s3://b/a", Some(10), Some("e1")).unwrap();
-        state.record("/logs/local.json.gz", Some(20), None).unwrap();
+        state.record("s3://b/a", Some(10), Some("e1"), false).unwrap();
+        state
+            .record("/logs/local.json.gz", Some(20), None, false)
+            .unwrap();
         drop(state);
 
         let state = ResumeState::open(&path).unwrap();
@@ -346,7 +405,7 @@ mod tests {
         assert!(state.is_completed("s3://b/a", Some(1), None));
         assert!(!state.is_completed("s3://b/torn", None, None));
         assert_eq!(state.ignored_lines(), 1, "the line that is not JSON");
-        state.record("s3://b/next", Some(2), None).unwrap();
+        state.record("s3://b/next", Some(2), None, false).unwrap();
         drop(state);
 
         let state = ResumeState::open(&path).unwrap();
