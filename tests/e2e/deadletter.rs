@@ -234,3 +234,48 @@ fn a_dead_letter_index_that_refuses_loses_no_count() {
         "{run}"
     );
 }
+
+/// Only a redelivery of the same event is a duplicate: another event that
+/// reuses an indexed event's eventID is dead-lettered, naming the event
+/// indexed, and a replay keeps that dead letter (its own event is not
+/// indexed). It used to count as a duplicate and vanish.
+#[test]
+fn another_event_under_an_indexed_events_id_is_not_a_duplicate() {
+    let prefix = unique_prefix("dl-collision");
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, records: Vec<Value>| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, json!({"Records": records}).to_string()).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let delete = write("delete.json", vec![event("same-id", "DeleteBucket")]);
+    let create = write("create.json", vec![event("same-id", "CreateBucket")]);
+    let ingest = |path: &str, code: i32| {
+        let run = trailsearch(&prefix, &["ingest", path, "--report", "json"]).expect_code(code);
+        balanced(&run.report()).clone()
+    };
+    assert_eq!(ingest(&delete, 0)["indexed"], 1);
+    // The redelivery: a duplicate.
+    assert_eq!(ingest(&delete, 0)["duplicates"], 1);
+    // Another event, same eventID: a dead letter that names the other.
+    let collided = ingest(&create, 1);
+    assert_eq!(
+        (collided["duplicates"].as_u64(), collided["dead_lettered"].as_u64()),
+        (Some(0), Some(1)),
+        "{collided}"
+    );
+    let reasons = list(&prefix);
+    let reason = reasons["reasons"][0]["reason"].as_str().unwrap_or_default().to_string();
+    assert!(
+        reason.contains("another event is indexed under this eventID") && reason.contains("eventName=DeleteBucket"),
+        "{reasons}"
+    );
+    let (_, indexed) = http("GET", &format!("{prefix}-2024.03.14/_doc/same-id"), None);
+    assert_eq!(indexed["_source"]["eventName"], "DeleteBucket", "the indexed event is untouched");
+    // Replay: the dead letter's own event is not indexed, so it stays.
+    let replay = trailsearch(&prefix, &["deadletter", "replay", "--format", "json"]).expect_code(1);
+    let tally: Value = serde_json::from_str(replay.stdout.trim()).unwrap();
+    assert_eq!(tally["removed"], 0, "{replay}");
+    assert_eq!(list(&prefix)["total"], 1);
+}

@@ -7,8 +7,8 @@ use serde_json::json;
 use trailsearch_ingest::{Cluster, Settings};
 use trailsearch_mapping::{Document, IndexNaming, Provenance};
 use trailsearch_sink::{
-    delete_dead_letters, documents_exist, group_by_reason, DeadLetter, DeadLetterScroll, DocumentSink,
-    ReasonCount,
+    delete_dead_letters, group_by_reason, indexed_events, DeadLetter, DeadLetterScroll, DocumentSink,
+    Indexed, ReasonCount,
 };
 
 use crate::args::{ClusterArgs, DeadletterCommand, DeadletterListArgs, DeadletterReplayArgs, OutputFormat};
@@ -159,7 +159,7 @@ async fn run_replay(
                 }
             }
         }
-        let targets: Vec<(String, String)> = docs.iter().map(|d| (d.index.clone(), d.id.clone())).collect();
+        let checks = docs.clone();
         // The normal path: refused documents are degraded, refused again dead-lettered
         // (under the same `_id`, so the stored dead letter is what stays).
         let (settled, unsettled) = match sink.settle(docs).await {
@@ -173,8 +173,13 @@ async fn run_replay(
                 (error.settled, error.unsettled)
             }
         };
-        // Only what an event index holds now is removed from the dead letters.
-        let found = documents_exist(&cluster.transport, &targets).await?;
+        // Only a dead letter whose own event an event index holds now is
+        // removed (not one whose eventID another event holds).
+        let found: Vec<bool> = indexed_events(&cluster.transport, &checks)
+            .await?
+            .into_iter()
+            .map(|indexed| indexed == Indexed::Same)
+            .collect();
         let now_indexed: Vec<&DeadLetter> = sent
             .iter()
             .zip(&found)

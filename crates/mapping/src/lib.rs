@@ -36,6 +36,7 @@ mod agent;
 mod catalogue;
 mod document;
 mod error;
+mod fingerprint;
 mod geo;
 mod index;
 mod kibana;
@@ -52,6 +53,7 @@ pub use crate::{
     },
     document::{document_id, Document, DocumentKind, EventFacts, Provenance, Shaped, Shaper, MAX_TERM_BYTES},
     error::{ConfigError, ShapeError},
+    fingerprint::EventFingerprint,
     geo::{is_public, Locate, Location},
     index::{Granularity, IndexNaming},
     kibana::{

@@ -10,6 +10,7 @@ use serde_json::Value;
 use trailsearch_mapping::{Document, DocumentKind, SearchQuery, Shaper};
 
 use crate::bulk::{encode_bulk, parse_bulk_response, ItemOutcome, BULK_FILTER_PATH};
+use crate::deadletter::{indexed_events, Indexed};
 use crate::error::SinkError;
 use crate::flavour::ClusterInfo;
 use crate::retry::RetryPolicy;
@@ -71,6 +72,9 @@ struct Answered {
     refused_dead_letters: u64,
     /// The first such refusal: the batch fails with it.
     fatal: Option<SinkError>,
+    /// Events answered 409: a redelivery, or another event under the same
+    /// `_id`; [`Sink::resolve_conflicts`] tells which.
+    conflicts: Vec<Document>,
 }
 
 /// A batch that could not be settled whole.
@@ -279,13 +283,18 @@ impl DocumentSink for Sink {
                 Ok(outcomes) => {
                     self.note_success();
                     let before = pending.len();
-                    let answered = self.apply_answer(
+                    let mut answered = self.apply_answer(
                         pending,
                         outcomes,
                         &mut settled,
                         &mut degraded_once,
                         &maybe_created,
                     );
+                    let conflicts = std::mem::take(&mut answered.conflicts);
+                    if !conflicts.is_empty() {
+                        self.resolve_conflicts(conflicts, &mut settled, &mut answered)
+                            .await;
+                    }
                     if let Some(error) = answered.fatal {
                         // Nowhere left to put the refused dead letters; what
                         // was to be sent again is unsettled too.
@@ -338,9 +347,10 @@ impl DocumentSink for Sink {
 
 impl Sink {
     /// Applies one `_bulk` answer to its batch: every item is counted in
-    /// `settled` or comes back in `next` (resent as it was, degraded, or as a
-    /// dead letter), except dead letters the cluster refused, which are
-    /// counted in `refused_dead_letters` and make the batch fail.
+    /// `settled`, comes back in `next` (resent as it was, degraded, or as a
+    /// dead letter) or in `conflicts` (events answered 409), except dead
+    /// letters the cluster refused, which are counted in
+    /// `refused_dead_letters` and make the batch fail.
     fn apply_answer(
         &self,
         pending: Vec<Document>,
@@ -361,7 +371,8 @@ impl Sink {
                 {
                     settled.dead_lettered += 1
                 }
-                ItemOutcome::Duplicate => settled.duplicates += 1,
+                ItemOutcome::Duplicate if doc.kind == DocumentKind::DeadLetter => settled.duplicates += 1,
+                ItemOutcome::Duplicate => answered.conflicts.push(doc),
                 ItemOutcome::Retry { status, reason } => {
                     answered.retry_error = Some(SinkError::Status {
                         method: "POST".into(),
@@ -392,6 +403,44 @@ impl Sink {
             }
         }
         answered
+    }
+
+    /// Settles the events answered 409 with one `_mget`: a redelivery of
+    /// the same event is a duplicate; another event under the same `_id` is
+    /// dead-lettered, naming the one indexed; one the index no longer holds
+    /// is resent. Where the lookup fails, all are resent.
+    async fn resolve_conflicts(
+        &self,
+        conflicts: Vec<Document>,
+        settled: &mut Settled,
+        answered: &mut Answered,
+    ) {
+        match indexed_events(&self.transport, &conflicts).await {
+            Ok(found) => {
+                for (doc, indexed) in conflicts.into_iter().zip(found) {
+                    match indexed {
+                        Indexed::Same => settled.duplicates += 1,
+                        Indexed::Other(theirs) => {
+                            let reason = format!(
+                                "another event is indexed under this eventID in {} ({theirs}): \
+                                 this record is not a redelivery of it",
+                                doc.index
+                            );
+                            answered.next.push(self.dead_letter(&doc, &reason));
+                        }
+                        Indexed::Missing => {
+                            answered.retried += 1;
+                            answered.next.push(doc);
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                answered.retried += conflicts.len();
+                answered.next.extend(conflicts);
+                answered.retry_error = Some(error);
+            }
+        }
     }
 
     fn dead_letter(&self, doc: &Document, reason: &str) -> Document {
@@ -468,9 +517,14 @@ mod tests {
             let mut settled = Settled::default();
             let answered = sink.apply_answer(docs, outcomes, &mut settled, &mut degraded_once, &maybe_created);
             prop_assert_eq!(
-                settled.total() + answered.next.len() as u64 + answered.refused_dead_letters,
+                settled.total()
+                    + answered.next.len() as u64
+                    + answered.conflicts.len() as u64
+                    + answered.refused_dead_letters,
                 items.len() as u64
             );
+            let conflicts = items.iter().filter(|(kind, code)| *kind != 2 && *code == 1).count();
+            prop_assert_eq!(answered.conflicts.len(), conflicts);
             let refused = items.iter().filter(|(kind, code)| *kind == 2 && *code == 3).count() as u64;
             prop_assert_eq!(answered.refused_dead_letters, refused);
             prop_assert_eq!(answered.fatal.is_some(), refused > 0);
@@ -497,7 +551,11 @@ mod tests {
         let mut settled = Settled::default();
         let answered = sink.apply_answer(docs, outcomes, &mut settled, &mut HashSet::new(), &HashSet::new());
         assert_eq!(settled.indexed, 3);
-        assert_eq!(settled.duplicates, 1);
+        assert_eq!(
+            answered.conflicts.len(),
+            1,
+            "the 409 is looked up, not taken for a duplicate"
+        );
         assert_eq!(answered.next.len(), 1);
         assert_eq!(answered.refused_dead_letters, 1);
         assert!(matches!(

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use reqwest::Method;
 use serde::Serialize;
 use serde_json::{json, Value};
-use trailsearch_mapping::Provenance;
+use trailsearch_mapping::{Document, EventFingerprint, Provenance};
 
 use crate::bulk::{parse_bulk_response, ItemOutcome};
 use crate::error::SinkError;
@@ -116,36 +116,6 @@ pub fn parse_dead_letter_page(
     Ok((scroll_id, letters))
 }
 
-/// The `_mget` body asking whether each `(index, _id)` exists.
-pub fn mget_body(docs: &[(String, String)]) -> Value {
-    let docs: Vec<Value> = docs
-        .iter()
-        .map(|(index, id)| json!({"_index": index, "_id": id, "_source": false}))
-        .collect();
-    json!({ "docs": docs })
-}
-
-/// Parses an `_mget` answer: whether each asked document exists. A missing
-/// index answers with a per-document error: not found.
-pub fn parse_mget_found(url: &str, body: &[u8], asked: usize) -> Result<Vec<bool>, SinkError> {
-    let invalid = |reason: String| SinkError::InvalidResponse {
-        url: url.to_string(),
-        reason,
-    };
-    let answer: Value =
-        serde_json::from_slice(body).map_err(|e| invalid(format!("_mget answer is not JSON: {e}")))?;
-    let docs = answer["docs"]
-        .as_array()
-        .ok_or_else(|| invalid("_mget answer has no docs".into()))?;
-    if docs.len() != asked {
-        return Err(invalid(format!(
-            "_mget answer has {} docs for {asked} asked",
-            docs.len()
-        )));
-    }
-    Ok(docs.iter().map(|d| d["found"].as_bool() == Some(true)).collect())
-}
-
 /// The bulk body deleting these `_id`s from `index`.
 pub fn delete_body(index: &str, ids: &[String]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -248,19 +218,78 @@ impl<'a> DeadLetterScroll<'a> {
     }
 }
 
-/// Whether each `(index, _id)` is in its index now (real-time `_mget`).
-pub async fn documents_exist(
-    transport: &Transport,
-    docs: &[(String, String)],
-) -> Result<Vec<bool>, SinkError> {
+/// What an event index holds under a document's `_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Indexed {
+    /// This very event (a redelivery of it).
+    Same,
+    /// Another event under the same `_id`: this is its fingerprint.
+    Other(EventFingerprint),
+    /// Nothing.
+    Missing,
+}
+
+/// For each document, whether its index holds this event under its `_id`
+/// (one real-time `_mget` reading only the fingerprint fields).
+pub async fn indexed_events(transport: &Transport, docs: &[Document]) -> Result<Vec<Indexed>, SinkError> {
     if docs.is_empty() {
         return Ok(Vec::new());
     }
+    let asked: Vec<Value> = docs
+        .iter()
+        .map(|d| json!({"_index": d.index, "_id": d.id, "_source": {"includes": EventFingerprint::SOURCE_FIELDS}}))
+        .collect();
     let path = "_mget";
     let response = transport
-        .send_ok(Method::POST, path, Some(RequestBody::json(&mget_body(docs))))
+        .send_ok(
+            Method::POST,
+            path,
+            Some(RequestBody::json(&json!({ "docs": asked }))),
+        )
         .await?;
-    parse_mget_found(path, &response.body, docs.len())
+    let found = parse_mget_sources(path, &response.body, docs.len())?;
+    Ok(docs
+        .iter()
+        .zip(found)
+        .map(|(doc, source)| match source {
+            None => Indexed::Missing,
+            Some(source) => {
+                let theirs = EventFingerprint::of(&source);
+                let ours = serde_json::from_slice::<Value>(&doc.body)
+                    .map(|body| EventFingerprint::of(&body))
+                    .ok();
+                if ours.as_ref() == Some(&theirs) {
+                    Indexed::Same
+                } else {
+                    Indexed::Other(theirs)
+                }
+            }
+        })
+        .collect())
+}
+
+/// Parses an `_mget` answer: each asked document's `_source`, or `None`
+/// where it is not found (a missing index answers with a per-document error).
+pub fn parse_mget_sources(url: &str, body: &[u8], asked: usize) -> Result<Vec<Option<Value>>, SinkError> {
+    let invalid = |reason: String| SinkError::InvalidResponse {
+        url: url.to_string(),
+        reason,
+    };
+    let mut answer: Value =
+        serde_json::from_slice(body).map_err(|e| invalid(format!("_mget answer is not JSON: {e}")))?;
+    let docs = answer["docs"]
+        .as_array_mut()
+        .ok_or_else(|| invalid("_mget answer has no docs".into()))?;
+    if docs.len() != asked {
+        return Err(invalid(format!(
+            "_mget answer has {} docs for {asked} asked",
+            docs.len()
+        )));
+    }
+    Ok(docs
+        .iter_mut()
+        .map(|d| (d["found"].as_bool() == Some(true)).then(|| d["_source"].take()))
+        .collect())
 }
 
 /// Deletes dead letters by `_id` from `index` (refreshing, so the next
@@ -359,22 +388,14 @@ mod tests {
     }
 
     #[test]
-    fn mget_asks_and_answers_in_order() {
-        let docs = vec![
-            ("ct-2024.03.14".to_string(), "e1".to_string()),
-            ("ct-x".into(), "e2".into()),
-        ];
+    fn mget_sources_in_order() {
+        let answer = br#"{"docs":[{"_id":"e1","found":true,"_source":{"eventName":"A"}},{"_id":"e2","error":{"type":"index_not_found_exception"}},{"_id":"e3","found":false}]}"#;
         assert_eq!(
-            mget_body(&docs),
-            json!({"docs":[
-                {"_index":"ct-2024.03.14","_id":"e1","_source":false},
-                {"_index":"ct-x","_id":"e2","_source":false}
-            ]})
+            parse_mget_sources("u", answer, 3).unwrap(),
+            [Some(json!({"eventName": "A"})), None, None]
         );
-        let answer = br#"{"docs":[{"_id":"e1","found":true},{"_id":"e2","error":{"type":"index_not_found_exception"}}]}"#;
-        assert_eq!(parse_mget_found("u", answer, 2).unwrap(), [true, false]);
-        assert!(parse_mget_found("u", answer, 3).is_err());
-        assert!(parse_mget_found("u", b"nope", 1).is_err());
+        assert!(parse_mget_sources("u", answer, 2).is_err());
+        assert!(parse_mget_sources("u", b"nope", 1).is_err());
     }
 
     #[test]

@@ -44,8 +44,8 @@ pub use crate::{
     },
     client::{bulk_answer_limit, BatchError, DocumentSink, Settled, Sink},
     deadletter::{
-        delete_dead_letters, documents_exist, group_by_reason, reason_group, DeadLetter, DeadLetterScroll,
-        ReasonCount,
+        delete_dead_letters, group_by_reason, indexed_events, parse_mget_sources, reason_group, DeadLetter,
+        DeadLetterScroll, Indexed, ReasonCount,
     },
     error::SinkError,
     flavour::{ClusterInfo, Distribution},
