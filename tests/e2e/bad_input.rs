@@ -381,3 +381,92 @@ fn bad_input_100000_tiny_records_are_all_indexed() {
     expect_no_error(&run);
     assert_eq!(count(&format!("{prefix}-*")), 100_000);
 }
+
+/// A directory walk reports each entry it cannot read and ingests the rest:
+/// a dangling link fails as an object, a FIFO and links to directories are
+/// skipped with their reasons (they used to abort the whole run, or walk a
+/// loop 40 levels deep, or walk `/`); a flat copy of CloudTrail files and a
+/// lower-case `cloudtrail/` folder are read, another service's logs skipped.
+#[test]
+fn bad_input_unreadable_entries_fail_alone_and_flat_copies_are_read() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let write = |rel: &str, n: u64| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!(r#"{{"Records":[{}]}}"#, record(n, ""))).unwrap();
+    };
+    write("good.json", 1);
+    write(
+        "AWSLogs/111122223333_CloudTrail_us-east-1_20240314T0930Z_flat.json",
+        2,
+    );
+    write(
+        "AWSLogs/111122223333/cloudtrail/us-east-1/2024/03/14/lower.json",
+        3,
+    );
+    write("AWSLogs/111122223333/Config/us-east-1/2024/03/14/config.json", 4);
+    symlink("/nonexistent/trailsearch", root.join("dangling.json")).unwrap();
+    symlink("/", root.join("root-link")).unwrap();
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    symlink("..", root.join("sub/back")).unwrap();
+    let fifo = root.join("pipe.json");
+    run({
+        let mut c = std::process::Command::new("mkfifo");
+        c.arg(&fifo);
+        c
+    })
+    .expect_code(0);
+
+    let prefix = unique_prefix("bad-walk");
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    let path = root.to_str().unwrap();
+    let run = trailsearch(&prefix, &["ingest", path, "--report", "json", "-v"]).expect_code(1);
+    let report = balanced(&run.report()).clone();
+    assert_eq!(
+        report,
+        json!({"objects": 4, "skipped_objects": 4, "failed_objects": 1, "events": 3, "filtered": 0,
+               "indexed": 3, "duplicates": 0, "degraded": 0, "dead_lettered": 0, "failed_events": 0}),
+        "{run}"
+    );
+    assert_eq!(event_ids(&prefix), [id(1), id(2), id(3)]);
+    for line in [
+        "dangling.json: a symbolic link to nothing readable",
+        "skipped 1 objects: other services' logs under AWSLogs/",
+        "skipped 1 objects: not regular files (FIFOs, sockets, devices)",
+        "skipped 2 objects: links to directories, not followed (--follow-symlinks follows them)",
+        "pipe.json: not regular files",
+        "root-link: links to directories",
+    ] {
+        assert!(run.stderr.contains(line), "missing {line:?}\n{run}");
+    }
+
+    // Followed, the loop is found and named, not walked.
+    let looped = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(looped.path().join("sub")).unwrap();
+    symlink("..", looped.path().join("sub/back")).unwrap();
+    std::fs::write(
+        looped.path().join("sub/one.json"),
+        format!(r#"{{"Records":[{}]}}"#, record(5, "")),
+    )
+    .unwrap();
+    let run = trailsearch(
+        &prefix,
+        &[
+            "ingest",
+            looped.path().to_str().unwrap(),
+            "--follow-symlinks",
+            "--report",
+            "json",
+        ],
+    )
+    .expect_code(1);
+    let report = balanced(&run.report()).clone();
+    assert_eq!(
+        (report["indexed"].as_u64(), report["failed_objects"].as_u64()),
+        (Some(1), Some(1)),
+        "{run}"
+    );
+    assert!(run.stderr.contains("sub/back: a symbolic link loop"), "{run}");
+}

@@ -261,18 +261,28 @@ fn another_event_under_an_indexed_events_id_is_not_a_duplicate() {
     // Another event, same eventID: a dead letter that names the other.
     let collided = ingest(&create, 1);
     assert_eq!(
-        (collided["duplicates"].as_u64(), collided["dead_lettered"].as_u64()),
+        (
+            collided["duplicates"].as_u64(),
+            collided["dead_lettered"].as_u64()
+        ),
         (Some(0), Some(1)),
         "{collided}"
     );
     let reasons = list(&prefix);
-    let reason = reasons["reasons"][0]["reason"].as_str().unwrap_or_default().to_string();
+    let reason = reasons["reasons"][0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(
-        reason.contains("another event is indexed under this eventID") && reason.contains("eventName=DeleteBucket"),
+        reason.contains("another event is indexed under this eventID")
+            && reason.contains("eventName=DeleteBucket"),
         "{reasons}"
     );
     let (_, indexed) = http("GET", &format!("{prefix}-2024.03.14/_doc/same-id"), None);
-    assert_eq!(indexed["_source"]["eventName"], "DeleteBucket", "the indexed event is untouched");
+    assert_eq!(
+        indexed["_source"]["eventName"], "DeleteBucket",
+        "the indexed event is untouched"
+    );
     // Replay: the dead letter's own event is not indexed, so it stays.
     let replay = trailsearch(&prefix, &["deadletter", "replay", "--format", "json"]).expect_code(1);
     let tally: Value = serde_json::from_str(replay.stdout.trim()).unwrap();

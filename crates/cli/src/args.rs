@@ -207,6 +207,12 @@ pub struct IngestArgs {
     /// Write the NDJSON bulk bodies to stdout instead of sending them.
     #[arg(long)]
     pub dry_run: bool,
+    /// Follow symbolic links to directories found inside the directories given (links to files are always followed; loops are detected).
+    #[arg(long)]
+    pub follow_symlinks: bool,
+    /// Name every skipped object with its reason (the counts by reason are always printed).
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Skip objects that earlier --resume runs finished, and record each object finished now.
     #[arg(long)]
     pub resume: bool,

@@ -13,6 +13,7 @@ use trailsearch_mapping::{Flavour, Shaper};
 
 use crate::args::{ClusterArgs, IngestArgs};
 use crate::cluster::settings;
+use crate::display::escape_controls;
 use crate::progress::ConsoleProgress;
 
 pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool> {
@@ -44,7 +45,8 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
     let (s3_urls, local): (Vec<&String>, Vec<&String>) =
         ingest.paths.iter().partition(|p| p.starts_with("s3://"));
     let local: Vec<PathBuf> = local.into_iter().map(PathBuf::from).collect();
-    let mut plan = plan_local(&local, &filter).context("cannot list the objects to ingest")?;
+    let mut plan =
+        plan_local(&local, &filter, ingest.follow_symlinks).context("cannot list the objects to ingest")?;
     let store = if s3_urls.is_empty() {
         ObjectStore::local()
     } else {
@@ -62,8 +64,13 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
         // On stderr, never in the report: `--report json` keeps its keys.
         eprintln!("{listing}");
     }
-    for skipped in &plan.skipped {
-        tracing::info!(object = %skipped.name(), "skipped: not a CloudTrail log object");
+    if ingest.verbose {
+        for (object, reason) in &plan.skipped {
+            eprintln!("skipped: {}: {reason}", escape_controls(&object.name()));
+        }
+    }
+    for (reason, count) in plan.skipped_by_reason() {
+        eprintln!("skipped {count} objects: {reason}");
     }
     let resume = if ingest.resume || ingest.resume_file.is_some() {
         let path = match &ingest.resume_file {

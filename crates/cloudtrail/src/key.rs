@@ -62,6 +62,47 @@ impl LogKey {
     }
 }
 
+impl LogKey {
+    /// Parses a file name alone, as CloudTrail names its files
+    /// (`ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE.json.gz`; digests
+    /// `ACCOUNT_CloudTrail-Digest_REGION_TRAIL_HOMEREGION_YYYYMMDDTHHMMSSZ.json.gz`),
+    /// for copies that lost the folder layout (`aws s3 cp --recursive` of
+    /// one day into a flat folder). The date is the file's timestamp's.
+    pub fn parse_file_name(name: &str) -> Option<LogKey> {
+        let stem = name.strip_suffix(".gz").unwrap_or(name).strip_suffix(".json")?;
+        let parts: Vec<&str> = stem.split('_').collect();
+        let (account, kind, region) = (*parts.first()?, *parts.get(1)?, *parts.get(2)?);
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let kind = LogKind::from_dir(kind)?;
+        let stamp = match kind {
+            LogKind::Digest => *parts.last()?,
+            _ => *parts.get(3)?,
+        };
+        if parts.len() < 5 || stamp.as_bytes().get(8) != Some(&b'T') || !stamp.ends_with('Z') {
+            return None;
+        }
+        let date = NaiveDate::from_ymd_opt(
+            digits(stamp.get(0..4)?, 4)?,
+            digits(stamp.get(4..6)?, 2)?,
+            digits(stamp.get(6..8)?, 2)?,
+        )?;
+        let region_ok = !region.is_empty()
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        region_ok.then(|| LogKey {
+            org_id: None,
+            account: account.to_owned(),
+            kind,
+            region: region.to_owned(),
+            date,
+            file_name: name.to_owned(),
+        })
+    }
+}
+
 /// Parses the components after `AWSLogs`; they must end with the file name.
 fn parse_after_awslogs(parts: &[&str]) -> Option<LogKey> {
     let (org_id, rest) = match parts.split_first()? {

@@ -639,3 +639,37 @@ fn key_wrong_account_length() {
         assert_eq!(LogKey::parse(&k), None, "{k}");
     }
 }
+
+#[test]
+fn key_from_the_file_name_alone() {
+    let log =
+        LogKey::parse_file_name("111122223333_CloudTrail_us-east-1_20240314T0930Z_fNzbUNBJQtbwhBfe.json.gz")
+            .unwrap();
+    assert_eq!(
+        (log.account.as_str(), log.kind, log.region.as_str()),
+        ("111122223333", LogKind::CloudTrail, "us-east-1")
+    );
+    assert_eq!(log.date, chrono::NaiveDate::from_ymd_opt(2024, 3, 14).unwrap());
+    let digest = LogKey::parse_file_name(
+        "111122223333_CloudTrail-Digest_us-east-1_mgmt_us-east-1_20240315T010203Z.json.gz",
+    )
+    .unwrap();
+    assert_eq!(
+        (digest.kind, digest.date.to_string().as_str()),
+        (LogKind::Digest, "2024-03-15")
+    );
+    let insight =
+        LogKey::parse_file_name("111122223333_CloudTrail-Insight_eu-west-1_20240101T0000Z_x.json").unwrap();
+    assert_eq!(insight.kind, LogKind::Insight);
+    for name in [
+        "f.json.gz",
+        "111122223333_Config_us-east-1_20240314T0930Z_x.json.gz",
+        "11112222333_CloudTrail_us-east-1_20240314T0930Z_x.json.gz",
+        "111122223333_CloudTrail_us-east-1_20241314T0930Z_x.json.gz",
+        "111122223333_CloudTrail_us-east-1_2024031409:30_x.json.gz",
+        "111122223333_CloudTrail_us-east-1_20240314T0930Z_x.txt",
+        "111122223333_CloudTrail_US-EAST-1_20240314T0930Z_x.json.gz",
+    ] {
+        assert_eq!(LogKey::parse_file_name(name), None, "{name}");
+    }
+}

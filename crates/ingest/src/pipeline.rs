@@ -107,6 +107,22 @@ pub async fn run<S: DocumentSink>(
         objects: plan.objects.len() as u64,
         bytes: plan.bytes(),
     });
+    // Entries the plan could not open at all: failed objects with no events.
+    for (object, why) in plan.failed {
+        let object_report = Report {
+            objects: 1,
+            failed_objects: 1,
+            ..Report::default()
+        };
+        report.add(&object_report);
+        progress.on_event(&ProgressEvent::ObjectDone {
+            object: object.name(),
+            bytes: 0,
+            report: object_report,
+            error: Some(format!("{}: {why}", object.name())),
+            newest_event: None,
+        });
+    }
     let mut done = stream::iter(plan.objects)
         .map(|(object, bytes)| async move {
             let (object_report, failure, newest_event) = match config.start_deadline {

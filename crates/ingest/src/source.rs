@@ -52,13 +52,44 @@ impl ObjectRef {
     }
 }
 
+/// Why an object is passed over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// A CloudTrail digest (integrity) file, not events.
+    Digest,
+    /// Another service's log under `AWSLogs/` (Config, ELB...).
+    OtherService,
+    /// A FIFO, socket or device found in a directory: nothing to read.
+    NotAFile,
+    /// A symbolic link to a directory, found in a directory and not
+    /// followed (`--follow-symlinks` follows them).
+    DirectoryLink,
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SkipReason::Digest => "CloudTrail digest files",
+            SkipReason::OtherService => "other services' logs under AWSLogs/",
+            SkipReason::NotAFile => "not regular files (FIFOs, sockets, devices)",
+            SkipReason::DirectoryLink => {
+                "links to directories, not followed (--follow-symlinks follows them)"
+            }
+        })
+    }
+}
+
 /// The objects a run will read, and what it passed over.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     /// Objects to read, in order.
     pub objects: Vec<(ObjectRef, u64)>,
-    /// Digests and keys that are not CloudTrail logs.
-    pub skipped: Vec<ObjectRef>,
+    /// Objects passed over, with why.
+    pub skipped: Vec<(ObjectRef, SkipReason)>,
+    /// Entries that cannot be read at all (a dangling link, a link loop, no
+    /// permission), with why: failed objects of the run.
+    pub failed: Vec<(ObjectRef, String)>,
     /// Objects whose key date lies outside `--from/--to` (with a day of slack).
     pub pruned: u64,
 }
@@ -69,9 +100,18 @@ impl Plan {
     pub fn add(&mut self, object: ObjectRef, size: u64, filter: &EventFilter) {
         match judge(&object.key_text(), filter) {
             Verdict::Read => self.objects.push((object, size)),
-            Verdict::Skip => self.skipped.push(object),
+            Verdict::Skip(reason) => self.skipped.push((object, reason)),
             Verdict::Prune => self.pruned += 1,
         }
+    }
+
+    /// How many objects were skipped for each reason.
+    pub fn skipped_by_reason(&self) -> std::collections::BTreeMap<SkipReason, u64> {
+        let mut counts = std::collections::BTreeMap::new();
+        for (_, reason) in &self.skipped {
+            *counts.entry(*reason).or_default() += 1;
+        }
+        counts
     }
 
     /// Total bytes of the objects to read.
@@ -83,63 +123,131 @@ impl Plan {
 /// Whether an object named like this is read, skipped or pruned.
 enum Verdict {
     Read,
-    Skip,
+    Skip(SkipReason),
     Prune,
 }
 
 fn judge(name: &str, filter: &EventFilter) -> Verdict {
-    match LogKey::parse(name) {
-        Some(key) if key.kind == LogKind::Digest => Verdict::Skip,
+    // The folder layout, else the file name's own grammar (a flat copy).
+    let file_name = name
+        .rsplit(['/', std::path::MAIN_SEPARATOR])
+        .next()
+        .unwrap_or(name);
+    match LogKey::parse(name).or_else(|| LogKey::parse_file_name(file_name)) {
+        Some(key) if key.kind == LogKind::Digest => Verdict::Skip(SkipReason::Digest),
         Some(key) if !filter.key_may_match(&key) => Verdict::Prune,
         Some(_) => Verdict::Read,
         // An AWSLogs path of another service (Config, ELB...) is not ours;
         // any other file is taken as a CloudTrail log object.
-        None if is_other_aws_log(name) => Verdict::Skip,
+        None if is_other_aws_log(name) => Verdict::Skip(SkipReason::OtherService),
         None => Verdict::Read,
     }
 }
 
 fn is_other_aws_log(name: &str) -> bool {
     let parts: Vec<&str> = name.split(['/', std::path::MAIN_SEPARATOR]).collect();
-    parts.contains(&"AWSLogs") && !parts.iter().any(|p| p.starts_with("CloudTrail"))
+    parts.contains(&"AWSLogs")
+        && !parts.iter().any(|p| {
+            p.get(..10)
+                .is_some_and(|head| head.eq_ignore_ascii_case("cloudtrail"))
+        })
 }
 
-/// Walks files and directories (recursively, sorted) into a plan.
-pub fn plan_local(paths: &[PathBuf], filter: &EventFilter) -> Result<Plan, IngestError> {
-    let mut files = Vec::new();
-    for path in paths {
-        collect(path, &mut files)?;
-    }
-    let mut plan = Plan::default();
-    for (path, size) in files {
-        plan.add(ObjectRef::Local(path), size, filter);
-    }
-    Ok(plan)
-}
-
-fn collect(path: &Path, out: &mut Vec<(PathBuf, u64)>) -> Result<(), IngestError> {
-    let io = |source| IngestError::Io {
-        path: path.to_path_buf(),
-        source,
+/// Walks files and directories (recursively, sorted) into a plan. A path
+/// given is followed wherever it points; inside a directory, links to files
+/// are followed, links to directories only with `follow_links` (and never
+/// into a directory already on the way down: a loop). An entry that cannot
+/// be read is a failed object of the plan, never the end of the walk.
+pub fn plan_local(paths: &[PathBuf], filter: &EventFilter, follow_links: bool) -> Result<Plan, IngestError> {
+    let mut walk = Walk {
+        plan: Plan::default(),
+        filter,
+        follow_links,
+        ancestors: Vec::new(),
     };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.is_file() {
-        out.push((path.to_path_buf(), meta.len()));
-        return Ok(());
+    for path in paths {
+        // A path the user named that does not exist is a usage error.
+        let meta = std::fs::metadata(path).map_err(|source| IngestError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        walk.visit(path, meta);
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-        .map_err(io)?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(io)?;
-    entries.sort();
-    for entry in entries {
-        let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        // Hidden files are editors' and tools' own, never log objects.
-        if name.starts_with('.') {
-            continue;
+    Ok(walk.plan)
+}
+
+struct Walk<'a> {
+    plan: Plan,
+    filter: &'a EventFilter,
+    follow_links: bool,
+    /// (device, inode) of the directories from the top down to here.
+    ancestors: Vec<Option<(u64, u64)>>,
+}
+
+impl Walk<'_> {
+    fn fail(&mut self, path: &Path, why: String) {
+        self.plan.failed.push((ObjectRef::Local(path.to_path_buf()), why));
+    }
+
+    /// `meta` is the followed metadata of `path`.
+    fn visit(&mut self, path: &Path, meta: std::fs::Metadata) {
+        if meta.is_file() {
+            self.plan
+                .add(ObjectRef::Local(path.to_path_buf()), meta.len(), self.filter);
+            return;
         }
-        collect(&entry, out)?;
+        if !meta.is_dir() {
+            self.plan
+                .skipped
+                .push((ObjectRef::Local(path.to_path_buf()), SkipReason::NotAFile));
+            return;
+        }
+        let id = dir_id(&meta);
+        if id.is_some() && self.ancestors.contains(&id) {
+            self.fail(
+                path,
+                "a symbolic link loop: this directory is already on the way down".into(),
+            );
+            return;
+        }
+        let mut entries: Vec<PathBuf> = match std::fs::read_dir(path) {
+            Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(e) => return self.fail(path, format!("cannot read the directory: {e}")),
+        };
+        entries.sort();
+        self.ancestors.push(id);
+        for entry in entries {
+            let name = entry
+                .file_name()
+                .map(|n| n.as_encoded_bytes())
+                .unwrap_or_default();
+            // Hidden files are editors' and tools' own, never log objects.
+            if name.starts_with(b".") {
+                continue;
+            }
+            let link = std::fs::symlink_metadata(&entry).is_ok_and(|m| m.file_type().is_symlink());
+            match std::fs::metadata(&entry) {
+                Err(e) if link => self.fail(&entry, format!("a symbolic link to nothing readable: {e}")),
+                Err(e) => self.fail(&entry, format!("cannot read it: {e}")),
+                Ok(meta) if link && meta.is_dir() && !self.follow_links => self
+                    .plan
+                    .skipped
+                    .push((ObjectRef::Local(entry.clone()), SkipReason::DirectoryLink)),
+                Ok(meta) => self.visit(&entry, meta),
+            }
+        }
+        self.ancestors.pop();
     }
-    Ok(())
+}
+
+/// A directory's identity, to see a link loop coming.
+#[cfg(unix)]
+fn dir_id(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn dir_id(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
 }

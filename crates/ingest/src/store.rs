@@ -739,7 +739,7 @@ mod tests {
             }
         );
         assert_eq!(plan.objects.len(), 13);
-        let skipped: Vec<String> = plan.skipped.iter().map(ObjectRef::name).collect();
+        let skipped: Vec<String> = plan.skipped.iter().map(|(object, _)| object.name()).collect();
         assert_eq!(skipped, [format!("s3://b/trail/AWSLogs/{A}/README.txt")]);
         assert_eq!(plan.pruned, 0);
     }

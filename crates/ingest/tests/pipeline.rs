@@ -78,7 +78,7 @@ impl DocumentSink for FailingAfter {
 async fn every_event_lands_in_one_counter_when_an_object_fails_part_way() {
     let dir = tempfile::tempdir().unwrap();
     object(dir.path(), "a.json.gz", 250);
-    let plan = plan_local(&[dir.path().to_path_buf()], &EventFilter::default()).unwrap();
+    let plan = plan_local(&[dir.path().to_path_buf()], &EventFilter::default(), false).unwrap();
     let sink = FailingAfter {
         ok_batches: 2,
         seen: AtomicUsize::new(0),
@@ -110,7 +110,7 @@ async fn dry_run_counts_dead_letters_and_writes_two_lines_per_record() {
     let dir = tempfile::tempdir().unwrap();
     object(dir.path(), "a.json.gz", 120);
     object(dir.path(), "b.json.gz", 7);
-    let plan = plan_local(&[dir.path().to_path_buf()], &EventFilter::default()).unwrap();
+    let plan = plan_local(&[dir.path().to_path_buf()], &EventFilter::default(), false).unwrap();
     let out = DryRun::new(Vec::new());
     let report = run(
         plan,

@@ -429,7 +429,7 @@ async fn ingest(
             plan.add(object, notice.size.unwrap_or(0), &filter);
         }
     }
-    let skipped: HashSet<String> = plan.skipped.iter().map(ObjectRef::name).collect();
+    let skipped: HashSet<String> = plan.skipped.iter().map(|(object, _)| object.name()).collect();
     let object_bytes = plan.bytes();
     let results = Results::default();
     let outcome = if plan.objects.is_empty() {
