@@ -45,6 +45,6 @@ pub use crate::{
         parse_bytes, parse_duration, parse_flavour, parse_granularity, retention_cutoff, Cluster, Settings,
         SettingsError,
     },
-    source::{plan_local, ObjectRef, Plan, SkipReason},
+    source::{path_text, plan_local, ObjectRef, Plan, SkipReason},
     store::{parse_s3_url, ListingStats, ObjectFailure, ObjectStore, S3Listing},
 };

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::IngestError;
 use crate::pipeline::{Progress, ProgressEvent};
-use crate::source::{ObjectRef, Plan};
+use crate::source::{path_text, ObjectRef, Plan};
 
 /// One state line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,14 +154,16 @@ impl ResumeState {
     }
 
     /// The name an object is recorded under: `s3://bucket/key`, or a local
-    /// file's absolute path (so that runs from other directories agree).
+    /// file's absolute path (so that runs from other directories agree),
+    /// losslessly ([`path_text`]: names that differ only in bytes that are
+    /// not UTF-8 stay apart).
     pub fn object_id(object: &ObjectRef) -> String {
         match object {
-            ObjectRef::Local(path) => std::fs::canonicalize(path)
-                .or_else(|_| std::env::current_dir().map(|dir| dir.join(path)))
-                .unwrap_or_else(|_| path.clone())
-                .display()
-                .to_string(),
+            ObjectRef::Local(path) => path_text(
+                &std::fs::canonicalize(path)
+                    .or_else(|_| std::env::current_dir().map(|dir| dir.join(path)))
+                    .unwrap_or_else(|_| path.clone()),
+            ),
             _ => object.name(),
         }
     }
@@ -353,6 +355,40 @@ mod tests {
             "{text}"
         );
         assert!(!text.lines().next().unwrap().contains("filter"), "{text}");
+    }
+
+    #[test]
+    fn names_that_differ_only_in_bytes_that_are_not_utf8_stay_apart() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join(std::ffi::OsStr::from_bytes(b"log\xff.json"));
+        let b = dir.path().join(std::ffi::OsStr::from_bytes(b"log\xfe.json"));
+        std::fs::write(&a, "{}").unwrap();
+        std::fs::write(&b, "{}").unwrap();
+        let (id_a, id_b) = (
+            ResumeState::object_id(&ObjectRef::Local(a.clone())),
+            ResumeState::object_id(&ObjectRef::Local(b)),
+        );
+        assert!(id_a.ends_with("log\\xff.json"), "{id_a}");
+        assert_ne!(id_a, id_b);
+        let path = dir.path().join("state.jsonl");
+        ResumeState::open(&path)
+            .unwrap()
+            .record(&id_a, Some(2), None, false)
+            .unwrap();
+        let state = ResumeState::open(&path).unwrap();
+        assert!(state.is_completed(&id_a, Some(2), None));
+        assert!(
+            !state.is_completed(&id_b, Some(2), None),
+            "the other file is not done"
+        );
+        // Its documents name it losslessly too.
+        assert!(ObjectRef::Local(a).provenance().key.ends_with("log\\xff.json"));
+        assert_eq!(
+            path_text(std::path::Path::new("plain/ascii.json")),
+            "plain/ascii.json"
+        );
+        assert_eq!(path_text(std::path::Path::new("back\\slash")), "back\\\\slash");
     }
 
     #[test]

@@ -32,10 +32,11 @@ impl ObjectRef {
         }
     }
 
-    /// `trailsearch.source.*` for its documents.
+    /// `trailsearch.source.*` for its documents (a local path lossless:
+    /// [`path_text`]).
     pub fn provenance(&self) -> Provenance {
         match self {
-            ObjectRef::Local(path) => Provenance::local(path.display().to_string()),
+            ObjectRef::Local(path) => Provenance::local(path_text(path)),
             ObjectRef::S3 { bucket, key } => Provenance {
                 bucket: Some(bucket.clone()),
                 key: key.clone(),
@@ -78,6 +79,27 @@ impl std::fmt::Display for SkipReason {
             }
         })
     }
+}
+
+/// A path as text, losing nothing: bytes that are not UTF-8 are written
+/// `\xNN` and a backslash `\\`, so two paths that differ only in bytes a
+/// display would turn into `�` stay two names.
+pub fn path_text(path: &Path) -> String {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 /// The objects a run will read, and what it passed over.
