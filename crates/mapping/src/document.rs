@@ -355,6 +355,30 @@ impl Shaper {
     }
 }
 
+impl Shaper {
+    /// The dead letter of a record too large for the cluster to take in one
+    /// request: under the record's own `_id`, with its first `keep` bytes
+    /// (its source names the whole) and `reason`.
+    pub fn shape_oversized_dead_letter(&self, doc: &Document, keep: usize, reason: &str) -> Document {
+        let original = doc.original();
+        let head = &original[..original.len().min(keep)];
+        let body = json!({
+            "record": String::from_utf8_lossy(head),
+            "record_bytes": original.len(),
+            "reason": truncate(reason, MAX_REASON_BYTES),
+            "trailsearch": {"source": doc.provenance.to_json()},
+        });
+        Document {
+            index: self.naming.deadletter_index(),
+            id: doc.id.clone(),
+            body: to_line_value(&body),
+            kind: DocumentKind::DeadLetter,
+            original: Original::Apart(original.into()),
+            provenance: doc.provenance.clone(),
+        }
+    }
+}
+
 fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ShapeError> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),

@@ -438,3 +438,24 @@ fn enrichment_adds_location_network_tool_and_actor() {
         .collect();
     assert_eq!(asked, ["81.2.69.142", "81.2.69.142", "8.8.8.8"]);
 }
+
+#[test]
+fn an_oversized_records_dead_letter_keeps_its_head_under_its_own_id() {
+    let long = "x".repeat(1000);
+    let shaped = shape(
+        Flavour::OpenSearch,
+        &json!({"eventTime": TIME, "eventID": "big-1", "requestParameters": {"policy": long}}),
+    )
+    .unwrap();
+    let letter = shaper(Flavour::OpenSearch).shape_oversized_dead_letter(&shaped.document, 100, "HTTP 413");
+    assert_eq!(
+        (letter.index.as_str(), letter.id.as_str()),
+        ("cloudtrail_deadletter", "big-1")
+    );
+    assert_eq!(letter.kind, DocumentKind::DeadLetter);
+    let body: Value = serde_json::from_slice(&letter.body).unwrap();
+    assert_eq!(body["record"].as_str().unwrap().len(), 100);
+    assert_eq!(body["record_bytes"], shaped.document.original().len());
+    assert_eq!(body["reason"], "HTTP 413");
+    assert_eq!(body["trailsearch"]["source"]["key"], "fixtures/a.json.gz");
+}

@@ -52,6 +52,9 @@ impl Settled {
     }
 }
 
+/// What the dead letter of a record too large for one request keeps of it.
+pub const OVERSIZED_KEEP: usize = 256 << 10;
+
 /// The most a `_bulk` answer for `items` documents can hold: with
 /// `filter_path`, a status and at most an error type and reason per item.
 pub fn bulk_answer_limit(items: usize) -> usize {
@@ -240,108 +243,167 @@ impl Sink {
 
 impl DocumentSink for Sink {
     async fn settle(&self, docs: Vec<Document>) -> Result<Settled, BatchError> {
-        // The retry budget runs from the last progress (or from when the
-        // cluster started failing, if earlier), not from the first try: a
-        // batch that keeps settling items is never given up on.
-        let mut progress_at = Instant::now();
-        let mut settled = Settled::default();
-        // Jitter differs between batches so that retries do not move in step.
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        let mut backoff = self.policy.backoff(seed);
-        let mut pending = docs;
-        let mut last_error: Option<SinkError> = None;
-        // Each document gets one degraded try; refused again, it is dead-lettered.
-        let mut degraded_once: HashSet<String> = HashSet::new();
-        // Sent in a request whose answer was lost: the cluster may have
-        // created them, so a later 409 may be this run's own write.
-        let mut maybe_created: HashSet<String> = HashSet::new();
-        while !pending.is_empty() {
-            let mut retry_later = false;
-            let mut budget_start = progress_at;
-            match self.send_bulk(&pending).await {
-                Err(error) if error.is_retryable() => {
-                    tracing::warn!(error = %error, documents = pending.len(), "bulk request failed; retrying");
-                    budget_start = budget_start.min(self.note_failure());
-                    if matches!(
-                        error,
-                        SinkError::Transport { .. } | SinkError::Status { status: 500.., .. }
-                    ) {
-                        maybe_created.extend(pending.iter().map(|d| d.id.clone()));
-                    }
-                    last_error = Some(error);
-                    retry_later = true;
-                }
-                Err(error) => {
-                    return Err(BatchError {
-                        error,
-                        settled,
-                        unsettled: pending.len() as u64,
-                    });
-                }
-                Ok(outcomes) => {
-                    self.note_success();
-                    let before = pending.len();
-                    let mut answered = self.apply_answer(
-                        pending,
-                        outcomes,
-                        &mut settled,
-                        &mut degraded_once,
-                        &maybe_created,
-                    );
-                    let conflicts = std::mem::take(&mut answered.conflicts);
-                    if !conflicts.is_empty() {
-                        self.resolve_conflicts(conflicts, &mut settled, &mut answered)
-                            .await;
-                    }
-                    if let Some(error) = answered.fatal {
-                        // Nowhere left to put the refused dead letters; what
-                        // was to be sent again is unsettled too.
-                        let unsettled = answered.next.len() as u64 + answered.refused_dead_letters;
-                        return Err(BatchError {
+        self.settle_batch(docs).await
+    }
+}
+
+type SettleFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Settled, BatchError>> + Send + 'a>>;
+
+impl Sink {
+    /// [`DocumentSink::settle`], boxed: it settles the halves of a batch
+    /// too large for one request by calling itself.
+    fn settle_batch(&self, docs: Vec<Document>) -> SettleFuture<'_> {
+        Box::pin(async move {
+            // The retry budget runs from the last progress (or from when the
+            // cluster started failing, if earlier), not from the first try: a
+            // batch that keeps settling items is never given up on.
+            let mut progress_at = Instant::now();
+            let mut settled = Settled::default();
+            // Jitter differs between batches so that retries do not move in step.
+            let seed = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            let mut backoff = self.policy.backoff(seed);
+            let mut pending = docs;
+            let mut last_error: Option<SinkError> = None;
+            // Each document gets one degraded try; refused again, it is dead-lettered.
+            let mut degraded_once: HashSet<String> = HashSet::new();
+            // Sent in a request whose answer was lost: the cluster may have
+            // created them, so a later 409 may be this run's own write.
+            let mut maybe_created: HashSet<String> = HashSet::new();
+            while !pending.is_empty() {
+                let mut retry_later = false;
+                let mut budget_start = progress_at;
+                match self.send_bulk(&pending).await {
+                    Err(error) if error.is_retryable() => {
+                        tracing::warn!(error = %error, documents = pending.len(), "bulk request failed; retrying");
+                        budget_start = budget_start.min(self.note_failure());
+                        if matches!(
                             error,
-                            settled,
-                            unsettled,
-                        });
-                    }
-                    if let Some(error) = answered.retry_error {
+                            SinkError::Transport { .. } | SinkError::Status { status: 500.., .. }
+                        ) {
+                            maybe_created.extend(pending.iter().map(|d| d.id.clone()));
+                        }
                         last_error = Some(error);
                         retry_later = true;
                     }
-                    if answered.retried < before {
-                        // Progress: the budget and the backoff start again.
-                        progress_at = Instant::now();
-                        budget_start = progress_at;
-                        backoff = self.policy.backoff(seed ^ before as u64);
-                    }
-                    pending = answered.next;
-                }
-            }
-            if retry_later && !pending.is_empty() {
-                let remaining = self.max_retry_time.saturating_sub(budget_start.elapsed());
-                match backoff.next_delay(remaining) {
-                    Some(delay) => tokio::time::sleep(delay).await,
-                    None => {
-                        self.note_given_up(budget_start);
-                        let last = last_error
-                            .take()
-                            .unwrap_or_else(|| SinkError::Config("retry budget spent".into()));
-                        let error = SinkError::RetriesExhausted {
-                            attempts: backoff.attempts() + 1,
-                            elapsed: budget_start.elapsed(),
-                            last: Box::new(last),
+                    // Too large for the cluster's request limit: halves, each
+                    // settled on its own, down to the one record too large alone.
+                    Err(SinkError::Status { status: 413, .. }) if pending.len() > 1 => {
+                        let second = pending.split_off(pending.len() / 2);
+                        let first = std::mem::take(&mut pending);
+                        let first_len = first.len();
+                        match self.settle_batch(first).await {
+                            Ok(part) => settled.add(&part),
+                            Err(mut error) => {
+                                error.settled.add(&settled);
+                                error.unsettled += second.len() as u64;
+                                return Err(error);
+                            }
+                        }
+                        tracing::debug!(
+                            first = first_len,
+                            second = second.len(),
+                            "bulk request split after HTTP 413"
+                        );
+                        return match self.settle_batch(second).await {
+                            Ok(part) => {
+                                settled.add(&part);
+                                Ok(settled)
+                            }
+                            Err(mut error) => {
+                                error.settled.add(&settled);
+                                Err(error)
+                            }
                         };
+                    }
+                    // One record past the limit: a poison for every redelivery
+                    // if it failed its object, so it is set aside with its head.
+                    Err(SinkError::Status { status: 413, .. })
+                        if pending[0].kind != DocumentKind::DeadLetter =>
+                    {
+                        let doc = &pending[0];
+                        let reason = format!(
+                            "the record is {} bytes, more than the cluster takes in one request (HTTP 413; \
+                             http.max_content_length): the dead letter keeps its first {OVERSIZED_KEEP} bytes, \
+                             and its source holds the whole",
+                            doc.original().len()
+                        );
+                        pending = vec![self
+                            .shaper
+                            .shape_oversized_dead_letter(doc, OVERSIZED_KEEP, &reason)];
+                    }
+                    Err(error) => {
                         return Err(BatchError {
                             error,
                             settled,
                             unsettled: pending.len() as u64,
                         });
                     }
+                    Ok(outcomes) => {
+                        self.note_success();
+                        let before = pending.len();
+                        let mut answered = self.apply_answer(
+                            pending,
+                            outcomes,
+                            &mut settled,
+                            &mut degraded_once,
+                            &maybe_created,
+                        );
+                        let conflicts = std::mem::take(&mut answered.conflicts);
+                        if !conflicts.is_empty() {
+                            self.resolve_conflicts(conflicts, &mut settled, &mut answered)
+                                .await;
+                        }
+                        if let Some(error) = answered.fatal {
+                            // Nowhere left to put the refused dead letters; what
+                            // was to be sent again is unsettled too.
+                            let unsettled = answered.next.len() as u64 + answered.refused_dead_letters;
+                            return Err(BatchError {
+                                error,
+                                settled,
+                                unsettled,
+                            });
+                        }
+                        if let Some(error) = answered.retry_error {
+                            last_error = Some(error);
+                            retry_later = true;
+                        }
+                        if answered.retried < before {
+                            // Progress: the budget and the backoff start again.
+                            progress_at = Instant::now();
+                            budget_start = progress_at;
+                            backoff = self.policy.backoff(seed ^ before as u64);
+                        }
+                        pending = answered.next;
+                    }
+                }
+                if retry_later && !pending.is_empty() {
+                    let remaining = self.max_retry_time.saturating_sub(budget_start.elapsed());
+                    match backoff.next_delay(remaining) {
+                        Some(delay) => tokio::time::sleep(delay).await,
+                        None => {
+                            self.note_given_up(budget_start);
+                            let last = last_error
+                                .take()
+                                .unwrap_or_else(|| SinkError::Config("retry budget spent".into()));
+                            let error = SinkError::RetriesExhausted {
+                                attempts: backoff.attempts() + 1,
+                                elapsed: budget_start.elapsed(),
+                                last: Box::new(last),
+                            };
+                            return Err(BatchError {
+                                error,
+                                settled,
+                                unsettled: pending.len() as u64,
+                            });
+                        }
+                    }
                 }
             }
-        }
-        Ok(settled)
+            Ok(settled)
+        })
     }
 }
 

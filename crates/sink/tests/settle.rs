@@ -271,3 +271,49 @@ async fn an_answer_larger_than_the_batch_can_explain_fails_the_batch_unread() {
     assert!(err.error.to_string().contains("was not read"), "{}", err.error);
     assert_eq!(seen.lock().unwrap().len(), 1, "not retried");
 }
+
+#[tokio::test]
+async fn a_batch_past_the_request_limit_is_split_and_the_record_too_large_alone_is_dead_lettered() {
+    let too_large = (413, json!({"error": "Request Entity Too Large"}));
+    let (url, seen) = serve(vec![
+        too_large.clone(),    // [e0 e1 e2]
+        (200, items(&[201])), // [e0]
+        too_large.clone(),    // [e1 e2]
+        too_large,            // [e1]
+        (200, items(&[201])), // e1's dead letter
+        (200, items(&[201])), // [e2]
+    ])
+    .await;
+    let settled = sink(&url, Duration::from_secs(10)).settle(docs(3)).await.unwrap();
+    assert_eq!(
+        settled,
+        Settled {
+            indexed: 2,
+            dead_lettered: 1,
+            ..Settled::default()
+        }
+    );
+    let seen = seen.lock().unwrap();
+    let batches: Vec<Vec<&str>> = seen.iter().map(|b| ids(b)).collect();
+    assert_eq!(
+        batches,
+        [
+            vec!["e0", "e1", "e2"],
+            vec!["e0"],
+            vec!["e1", "e2"],
+            vec!["e1"],
+            vec!["e1"],
+            vec!["e2"]
+        ]
+    );
+    let letter = &seen[4][0];
+    assert_eq!(letter.0, "ct_deadletter");
+    assert!(
+        letter.2["reason"].as_str().unwrap().contains("HTTP 413"),
+        "{}",
+        letter.2
+    );
+    let record = r#"{"eventTime":"2024-03-14T10:00:00Z","eventID":"e1","eventName":"N1"}"#;
+    assert_eq!(letter.2["record_bytes"], record.len());
+    assert_eq!(letter.2["record"], record, "short enough to keep whole");
+}
