@@ -165,3 +165,56 @@ fn a_value_past_lucenes_term_limit_is_refused_raw_and_kept_through_trailsearch()
     );
     assert_eq!(hits["count"], 1, "{hits}");
 }
+
+/// `eventTime` forms RFC 3339 allows and the cluster's date format refuses
+/// (lower-case `t`/`z`, a space, a leap second, twelve fractional digits):
+/// the real node refuses them raw; through trailsearch they are indexed in
+/// their day, found by time, the original string kept unindexed. They used
+/// to end as dead letters.
+#[test]
+fn event_times_the_cluster_refuses_are_indexed_normalised() {
+    let prefix = unique_prefix("odd-times");
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    let forms = [
+        "2024-03-14t09:00:00z",
+        "2024-03-14 09:00:01Z",
+        "2024-03-14T23:59:60Z",
+        "2024-03-14T09:00:02.123456789012Z",
+    ];
+    let index = format!("{prefix}-2024.03.14");
+    let (status, answer) = http(
+        "PUT",
+        &format!("{index}/_doc/raw?refresh=true"),
+        Some(&json!({"eventTime": forms[0], "eventID": "raw"})),
+    );
+    assert_eq!(status, 400, "the real node refuses the raw form: {answer}");
+    let records: Vec<Value> = forms
+        .iter()
+        .enumerate()
+        .map(|(n, t)| json!({"eventVersion": "1.09", "eventTime": t, "eventID": format!("odd-{n}"), "eventName": "X"}))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("odd.json");
+    std::fs::write(&path, json!({"Records": records}).to_string()).unwrap();
+    let run = trailsearch(&prefix, &["ingest", path.to_str().unwrap(), "--report", "json"]).expect_code(0);
+    let report = balanced(&run.report()).clone();
+    assert_eq!(
+        (report["indexed"].as_u64(), report["dead_lettered"].as_u64()),
+        (Some(4), Some(0)),
+        "{run}"
+    );
+    let (_, hits) = http(
+        "POST",
+        &format!("{prefix}-*/_count"),
+        Some(&json!({"query": {"bool": {"filter": [
+            {"range": {"@timestamp": {"gte": "2024-03-14T09:00:00Z", "lte": "2024-03-14T23:59:59.999Z"}}},
+            {"term": {"trailsearch.normalized": "eventTime"}}]}}})),
+    );
+    assert_eq!(hits["count"], 4, "{hits}");
+    let (_, leap) = http("GET", &format!("{index}/_doc/odd-2"), None);
+    assert_eq!(leap["_source"]["eventTime"], "2024-03-14T23:59:59.999999999Z");
+    assert_eq!(
+        leap["_source"]["trailsearch"]["unindexed"]["eventTime"],
+        "2024-03-14T23:59:60Z"
+    );
+}

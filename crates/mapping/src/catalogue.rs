@@ -179,6 +179,7 @@ pub const TRAILSEARCH_FIELDS: &[Field] = &[
     f("client", Keyword),
     f("degraded", Boolean),
     f("degraded_reasons", Keyword),
+    f("normalized", Keyword),
 ];
 
 /// Looks a top-level CloudTrail field up by name.

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -211,6 +211,9 @@ impl Shaper {
 
         let mut unindexed = Map::new();
         let mut reasons = Vec::new();
+        if normalize_event_time(&mut record, &time, &mut unindexed) {
+            added.normalized.push("eventTime");
+        }
         take_reserved_names(&mut record, &mut unindexed, &mut reasons);
         take_wrong_types(&mut record, &mut unindexed, &mut reasons);
         if self.flavour != Flavour::Compatible {
@@ -253,7 +256,11 @@ impl Shaper {
             return None;
         }
         let clean = check_record(original).ok()?;
-        let time = parse_event_time(clean.event_time.as_deref()?).ok()?;
+        let event_time = clean.event_time.as_deref()?;
+        if !cluster_takes_time(event_time) {
+            return None;
+        }
+        let time = parse_event_time(event_time).ok()?;
         let mut added = Additions {
             failed: clean.failed,
             ..Additions::new(time)
@@ -310,6 +317,9 @@ impl Shaper {
             } else {
                 unindexed.insert(name, value);
             }
+        }
+        if normalize_event_time(&mut kept, &time, &mut unindexed) {
+            added.normalized.push("eventTime");
         }
         added.reasons = vec![truncate(reason, MAX_REASON_BYTES)];
         if self.flavour.needs_text_copies() {
@@ -399,6 +409,75 @@ fn event_time(value: Option<&Value>) -> Result<DateTime<Utc>, ShapeError> {
             value: truncate(&other.to_string(), 100),
         }),
     }
+}
+
+/// Rewrites an `eventTime` in a form RFC 3339 allows and the cluster's date
+/// format does not (lower-case `t`/`z`, a space, a leap second, more than
+/// nine fractional digits) as the time it names, keeping the original in
+/// `unindexed`; whether it did.
+fn normalize_event_time(
+    record: &mut Map<String, Value>,
+    time: &DateTime<Utc>,
+    unindexed: &mut Map<String, Value>,
+) -> bool {
+    match record.get("eventTime") {
+        Some(Value::String(text)) if !cluster_takes_time(text) => {
+            let original = Value::String(text.clone());
+            record.insert("eventTime".into(), Value::String(canonical_time(time)));
+            unindexed.insert("eventTime".into(), original);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Whether the cluster's `strict_date_optional_time` takes this RFC 3339
+/// text as it is: `YYYY-MM-DDTHH:MM:SS`, up to nine fractional digits, then
+/// `Z` or an offset; upper-case `T` and `Z`, seconds up to 59.
+fn cluster_takes_time(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits =
+        |range: std::ops::Range<usize>| b.get(range).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let shape = digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10)
+        && b.get(10) == Some(&b'T')
+        && digits(11..13)
+        && b.get(13) == Some(&b':')
+        && digits(14..16)
+        && b.get(16) == Some(&b':')
+        && digits(17..19)
+        && b[17] <= b'5';
+    if !shape {
+        return false;
+    }
+    let mut rest = &b[19..];
+    if let Some(fraction) = rest.strip_prefix(b".") {
+        let n = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
+        if !(1..=9).contains(&n) {
+            return false;
+        }
+        rest = &fraction[n..];
+    }
+    match rest {
+        b"Z" => true,
+        [sign, h1, h2, b':', m1, m2] => {
+            (*sign == b'+' || *sign == b'-') && [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+/// A time as the cluster takes it: UTC, `Z`, a leap second's nanoseconds
+/// kept within its minute (`23:59:60` is `23:59:59.999999999`, in the same
+/// day's index).
+fn canonical_time(time: &DateTime<Utc>) -> String {
+    let within = time
+        .with_nanosecond(time.nanosecond().min(999_999_999))
+        .unwrap_or(*time);
+    within.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 fn parse_event_time(text: &str) -> Result<DateTime<Utc>, ShapeError> {
@@ -610,6 +689,9 @@ struct Additions {
     text_copies: Map<String, Value>,
     unindexed: Map<String, Value>,
     reasons: Vec<String>,
+    /// `trailsearch.normalized`: fields rewritten to a form the cluster
+    /// takes (their originals are in `unindexed`).
+    normalized: Vec<&'static str>,
 }
 
 impl Additions {
@@ -626,6 +708,7 @@ impl Additions {
             text_copies: Map::new(),
             unindexed: Map::new(),
             reasons: Vec::new(),
+            normalized: Vec::new(),
         }
     }
 
@@ -673,7 +756,7 @@ impl Additions {
     /// closing brace: `,"@timestamp":...,"trailsearch":{...}}`.
     fn write(&self, provenance: &Provenance, out: &mut Vec<u8>) {
         out.extend_from_slice(b",\"@timestamp\":");
-        write_json(out, &self.time.to_rfc3339_opts(SecondsFormat::AutoSi, true));
+        write_json(out, &canonical_time(&self.time));
         out.extend_from_slice(if self.failed {
             b",\"event\":{\"outcome\":\"failure\"}"
         } else {
@@ -720,6 +803,10 @@ impl Additions {
         if !self.reasons.is_empty() {
             out.extend_from_slice(b",\"degraded\":true,\"degraded_reasons\":");
             write_json(out, &self.reasons);
+        }
+        if !self.normalized.is_empty() {
+            out.extend_from_slice(b",\"normalized\":");
+            write_json(out, &self.normalized);
         }
         if !self.unindexed.is_empty() {
             out.extend_from_slice(b",\"unindexed\":");

@@ -459,3 +459,30 @@ fn an_oversized_records_dead_letter_keeps_its_head_under_its_own_id() {
     assert_eq!(body["reason"], "HTTP 413");
     assert_eq!(body["trailsearch"]["source"]["key"], "fixtures/a.json.gz");
 }
+
+#[test]
+fn event_times_the_cluster_would_refuse_are_normalised_and_kept() {
+    for (given, indexed) in [
+        ("2024-03-14t09:26:53z", "2024-03-14T09:26:53Z"),
+        ("2024-03-14 09:26:53Z", "2024-03-14T09:26:53Z"),
+        ("2024-03-14T23:59:60Z", "2024-03-14T23:59:59.999999999Z"),
+        (
+            "2024-03-14T09:26:53.123456789012Z",
+            "2024-03-14T09:26:53.123456789Z",
+        ),
+        ("2024-03-14T10:26:53+01:00", "2024-03-14T10:26:53+01:00"),
+    ] {
+        let shaped = shape(Flavour::OpenSearch, &json!({"eventTime": given, "eventID": "t1"})).unwrap();
+        let doc = body(&shaped);
+        assert_eq!(shaped.document.index, "cloudtrail-2024.03.14", "{given}");
+        assert_eq!(shaped.document.kind, DocumentKind::Event, "{given}");
+        if given == indexed {
+            assert_eq!(doc["eventTime"], given, "taken as it is");
+            assert_eq!(doc["trailsearch"].get("normalized"), None, "{doc}");
+        } else {
+            assert_eq!(doc["eventTime"], indexed, "{given}");
+            assert_eq!(doc["trailsearch"]["unindexed"]["eventTime"], given);
+            assert_eq!(doc["trailsearch"]["normalized"], json!(["eventTime"]));
+        }
+    }
+}
