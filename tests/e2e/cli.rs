@@ -257,7 +257,7 @@ fn prune_deletes_only_old_event_indices() {
         };
         assert_eq!(status, expected, "{name}");
     }
-    let usage = trailsearch(&prefix, &["prune", "--older-than", "2h"]).expect_code(1);
+    let usage = trailsearch(&prefix, &["prune", "--older-than", "2h"]).expect_code(2);
     assert!(usage.stderr.contains("whole days"), "{usage}");
 }
 
@@ -461,4 +461,78 @@ fn terminal_escapes_in_events_and_names_are_shown_not_obeyed() {
     let doc: Value = serde_json::from_str(exact.stdout.trim()).expect("one JSON line");
     assert_eq!(doc["eventName"], record["eventName"]);
     assert_eq!(doc["userIdentity"]["arn"], record["userIdentity"]["arn"]);
+}
+
+/// Flags that contradict, ask for nothing or name what is not there are
+/// usage errors, exit 2, with words; `TRAILSEARCH_INSECURE=0` means false;
+/// WARN lines carry no colour codes into a pipe.
+#[test]
+fn usage_errors_exit_2_and_settings_read_as_written() {
+    let prefix = unique_prefix("usage");
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    let fixtures = fixtures();
+    let dir = fixtures.to_str().expect("utf-8 path");
+    for (args, says) in [
+        (
+            vec!["ingest", dir, "--from", "2024-03-15", "--to", "2024-03-14"],
+            "is after --to",
+        ),
+        (vec!["ingest", dir, "--bulk-docs", "0"], "must be at least 1"),
+        (vec!["ingest", dir, "--concurrency", "0"], "must be at least 1"),
+        (
+            vec!["ingest", "/nonexistent/trailsearch/logs"],
+            "/nonexistent/trailsearch/logs",
+        ),
+        (
+            vec!["--index-prefix", "Bad%", "ingest", dir],
+            "use lowercase letters, digits",
+        ),
+        (
+            vec!["search", "--from", "2024-03-15", "--to", "2024-03-14"],
+            "is after --to",
+        ),
+        (vec!["search", "--limit", "0"], "--limit 0"),
+        (vec!["search", "--user", ""], "--user is empty"),
+    ] {
+        let run = trailsearch(&prefix, &args).expect_code(2);
+        assert!(run.stderr.contains(says), "{says:?}\n{run}");
+    }
+    for (value, warned) in [
+        ("0", false),
+        ("false", false),
+        ("no", false),
+        ("off", false),
+        ("1", true),
+    ] {
+        let run = trailsearch_at(
+            cluster_url(),
+            &prefix,
+            &["search"],
+            &[("TRAILSEARCH_INSECURE", value)],
+        )
+        .expect_code(0);
+        assert_eq!(
+            run.stderr.contains("--insecure"),
+            warned,
+            "TRAILSEARCH_INSECURE={value}\n{run}"
+        );
+    }
+    // A WARN line, as a pipe receives it: no ANSI codes.
+    let state = tempfile::NamedTempFile::new().expect("state file");
+    std::fs::write(state.path(), "not json\n").expect("write");
+    let run = trailsearch(
+        &prefix,
+        &[
+            "ingest",
+            dir,
+            "--resume-file",
+            state.path().to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    assert!(
+        run.stderr.contains("WARN") && run.stderr.contains("unreadable lines"),
+        "{run}"
+    );
+    assert!(!run.stderr.contains('\u{1b}'), "{run}");
 }

@@ -114,7 +114,8 @@ pub struct ClusterArgs {
     #[arg(long, global = true, env = "TRAILSEARCH_CA_CERT")]
     pub ca_cert: Option<PathBuf>,
     /// Do not verify the cluster's TLS certificate (unsafe).
-    #[arg(long, global = true, env = "TRAILSEARCH_INSECURE")]
+    // 0, false, no, off (any case) and empty mean false, as for other tools.
+    #[arg(long, global = true, env = "TRAILSEARCH_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
     pub insecure: bool,
     /// Replicas of each index [default: 1].
     #[arg(long, global = true, env = "TRAILSEARCH_REPLICAS")]

@@ -15,6 +15,7 @@ use crate::args::{ClusterArgs, IngestArgs};
 use crate::cluster::settings;
 use crate::display::escape_controls;
 use crate::progress::ConsoleProgress;
+use crate::UsageError;
 
 pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool> {
     let mut settings = settings(args)?;
@@ -31,7 +32,7 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
     let naming = settings.naming()?;
     if let (Some(from), Some(to)) = (ingest.from, ingest.to) {
         if from > to {
-            bail!("--from {from} is after --to {to}");
+            return Err(UsageError(format!("--from {from} is after --to {to}")).into());
         }
     }
     let filter = EventFilter {
@@ -45,8 +46,9 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
     let (s3_urls, local): (Vec<&String>, Vec<&String>) =
         ingest.paths.iter().partition(|p| p.starts_with("s3://"));
     let local: Vec<PathBuf> = local.into_iter().map(PathBuf::from).collect();
-    let mut plan =
-        plan_local(&local, &filter, ingest.follow_symlinks).context("cannot list the objects to ingest")?;
+    // Only a path given that cannot be read fails the walk: a usage error.
+    let mut plan = plan_local(&local, &filter, ingest.follow_symlinks)
+        .map_err(|e| UsageError(format!("cannot list the objects to ingest: {e}")))?;
     let store = if s3_urls.is_empty() {
         ObjectStore::local()
     } else {

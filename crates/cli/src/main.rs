@@ -34,9 +34,31 @@ fn main() -> ExitCode {
         Ok(false) => ExitCode::from(1),
         Err(e) => {
             eprintln!("error: {}", display::escape_controls(&format!("{e:#}")));
-            ExitCode::from(1)
+            ExitCode::from(if is_usage(&e) { 2 } else { 1 })
         }
     }
+}
+
+/// Flags or settings given wrongly, found after parsing: exit status 2, as
+/// for the usage errors the parser finds.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn is_usage(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<UsageError>().is_some()
+            || cause
+                .downcast_ref::<trailsearch_ingest::SettingsError>()
+                .is_some_and(trailsearch_ingest::SettingsError::is_usage)
+    })
 }
 
 /// Runs a command; `Ok(false)` is a completed run that lost or set aside events.
@@ -66,8 +88,11 @@ fn restore_sigpipe() {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRAILSEARCH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Colour only for a person at a terminal, never into a file or a pipe.
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();

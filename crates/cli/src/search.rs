@@ -9,10 +9,12 @@ use trailsearch_mapping::SearchQuery;
 use crate::args::{ClusterArgs, OutputFormat, SearchArgs};
 use crate::cluster::{connect, settings};
 use crate::display::escape_controls;
+use crate::UsageError;
 
 pub async fn run(args: &ClusterArgs, search: &SearchArgs) -> anyhow::Result<bool> {
     let settings = settings(args)?;
     let naming = settings.naming()?;
+    check(search)?;
     let cluster = connect(&settings).await?;
     let sink = cluster.sink(&settings, naming.clone());
     let query = SearchQuery {
@@ -56,6 +58,31 @@ pub async fn run(args: &ClusterArgs, search: &SearchArgs) -> anyhow::Result<bool
     }
     out.flush().context("cannot write to stdout")?;
     Ok(true)
+}
+
+/// What the parser cannot see: flags that contradict or ask for nothing.
+fn check(search: &SearchArgs) -> Result<(), UsageError> {
+    if let (Some(from), Some(to)) = (search.from, search.to) {
+        if from > to {
+            return Err(UsageError(format!("--from {from} is after --to {to}")));
+        }
+    }
+    if search.limit == 0 {
+        return Err(UsageError("--limit 0 asks for no events: give at least 1".into()));
+    }
+    for (flag, value) in [
+        ("--user", &search.user),
+        ("--source", &search.source),
+        ("--resource", &search.resource),
+        ("--query", &search.query),
+    ] {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(UsageError(format!(
+                "{flag} is empty: give a value, or leave the flag out"
+            )));
+        }
+    }
+    Ok(())
 }
 
 const COLUMNS: [(&str, usize); 6] = [

@@ -32,9 +32,20 @@ pub enum ReadError {
         /// What was wrong.
         reason: String,
     },
+    /// A record past the size limit (64 MiB): no record CloudTrail writes
+    /// comes near it, and reading on would hold it all in memory.
+    #[error("record {index} is too large: more than {limit} bytes (at byte {offset}); records are read up to 64 MiB")]
+    RecordTooLarge {
+        /// Zero-based index of the record being read.
+        index: usize,
+        /// Where the limit was reached.
+        offset: u64,
+        /// The limit, in bytes.
+        limit: usize,
+    },
     /// A record (or the separators between records) is structurally broken:
     /// unbalanced brackets, an unterminated string, the input ending
-    /// mid-record, or a record over the size limit.
+    /// mid-record.
     #[error("malformed JSON in record {index} at byte {offset}: {reason}")]
     Malformed {
         /// Zero-based index of the record being read.
@@ -50,7 +61,7 @@ impl ReadError {
     /// Index of the record involved, when the error concerns one.
     pub fn record_index(&self) -> Option<usize> {
         match self {
-            ReadError::Malformed { index, .. } => Some(*index),
+            ReadError::Malformed { index, .. } | ReadError::RecordTooLarge { index, .. } => Some(*index),
             ReadError::Io { index, .. } => *index,
             ReadError::NotCloudTrail { .. } => None,
         }

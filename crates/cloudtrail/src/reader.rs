@@ -10,7 +10,7 @@ use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 use std::iter::FusedIterator;
 
-use flate2::read::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 
 use crate::error::ReadError;
 
@@ -340,6 +340,7 @@ enum Fault {
     Io { offset: u64, source: io::Error },
     Eof { offset: u64 },
     Syntax { offset: u64, reason: String },
+    TooLarge { offset: u64, limit: usize },
 }
 
 impl Fault {
@@ -360,6 +361,7 @@ impl Fault {
                 offset,
                 reason,
             },
+            Fault::TooLarge { offset, limit } => ReadError::RecordTooLarge { index, offset, limit },
         }
     }
 
@@ -375,6 +377,10 @@ impl Fault {
                 reason: "unexpected end of input".into(),
             },
             Fault::Syntax { offset, reason } => ReadError::NotCloudTrail { offset, reason },
+            Fault::TooLarge { offset, limit } => ReadError::NotCloudTrail {
+                offset,
+                reason: format!("a value before the records is larger than {limit} bytes"),
+            },
         }
     }
 }
@@ -603,9 +609,9 @@ impl<R: Read> Input<R> {
 fn append_capped(out: &mut Vec<u8>, span: &[u8], max: usize, offset: u64) -> Result<(), Fault> {
     let room = max.saturating_sub(out.len());
     if span.len() > room {
-        return Err(Fault::Syntax {
+        return Err(Fault::TooLarge {
             offset: offset + room as u64,
-            reason: format!("value exceeds the {max}-byte limit"),
+            limit: max,
         });
     }
     out.extend_from_slice(span);
@@ -695,7 +701,80 @@ enum Source<R> {
     /// `Option` only so the reader can be moved out when sniffing.
     Unsniffed(Option<Counting<R>>),
     Plain(Replay<Counting<R>>),
-    Gzip(Box<MultiGzDecoder<Replay<Counting<R>>>>),
+    Gzip(Box<Members<Replay<Counting<R>>>>),
+}
+
+/// The members of a gzip stream, one after another (as `gzip -d` reads
+/// them); zero bytes after the last member, as some copies leave, end the
+/// stream as they do for GNU gzip. Anything else after a member is an error.
+struct Members<R> {
+    member: Option<GzDecoder<BufReader<R>>>,
+    /// Where the input is once a member has ended and before the next.
+    between: Option<BufReader<R>>,
+}
+
+impl<R: Read> Members<R> {
+    fn new(inner: R) -> Self {
+        Members {
+            member: Some(GzDecoder::new(BufReader::with_capacity(32 * 1024, inner))),
+            between: None,
+        }
+    }
+
+    /// The input (absent only inside `read`).
+    fn get_ref(&self) -> Option<&R> {
+        match (&self.member, &self.between) {
+            (Some(member), _) => Some(member.get_ref().get_ref()),
+            (None, Some(between)) => Some(between.get_ref()),
+            (None, None) => None,
+        }
+    }
+}
+
+impl<R: Read> Read for Members<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if let Some(member) = &mut self.member {
+                let n = member.read(buf)?;
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                self.between = self.member.take().map(GzDecoder::into_inner);
+            }
+            let Some(mut input) = self.between.take() else {
+                return Ok(0);
+            };
+            // What follows a member: another member, zeros, or the end.
+            let next = loop {
+                let available = input.fill_buf()?;
+                match available.iter().position(|b| *b != 0) {
+                    Some(at) => {
+                        input.consume(at);
+                        break Some(input.fill_buf()?.first().copied());
+                    }
+                    None if available.is_empty() => break None,
+                    None => {
+                        let n = available.len();
+                        input.consume(n);
+                    }
+                }
+            };
+            match next {
+                None => {
+                    self.between = Some(input);
+                    return Ok(0);
+                }
+                Some(Some(0x1f)) => self.member = Some(GzDecoder::new(input)),
+                Some(_) => {
+                    self.between = Some(input);
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "data after the gzip stream that is neither another gzip member nor zero bytes",
+                    ));
+                }
+            }
+        }
+    }
 }
 
 impl<R: Read> Source<R> {
@@ -703,7 +782,7 @@ impl<R: Read> Source<R> {
         match self {
             Source::Unsniffed(c) => c.as_ref().map_or(0, |c| c.count),
             Source::Plain(r) => r.inner.count,
-            Source::Gzip(d) => d.get_ref().inner.count,
+            Source::Gzip(d) => d.get_ref().map_or(0, |r| r.inner.count),
         }
     }
 
@@ -735,7 +814,7 @@ impl<R: Read> Source<R> {
             inner,
         };
         *self = if len == 2 && head == GZIP_MAGIC {
-            Source::Gzip(Box::new(MultiGzDecoder::new(replay)))
+            Source::Gzip(Box::new(Members::new(replay)))
         } else {
             Source::Plain(replay)
         };

@@ -389,13 +389,28 @@ fn broken_structure_between_and_inside_records() {
 }
 
 #[test]
-fn oversized_record_is_malformed() {
+fn oversized_record_is_too_large_not_malformed() {
     let doc = br#"{"Records":[{"a":"0123456789"},{"b":"0123456789012345678901234567890123456789"},{"c":1}]}"#;
     let mut reader = RecordReader::new(&doc[..]).with_max_record(32);
     assert!(reader.next_record().unwrap().is_some());
     let err = reader.next_record().unwrap_err();
-    assert_malformed(&err, 1);
-    assert!(err.to_string().contains("limit"), "{err}");
+    assert!(
+        matches!(
+            err,
+            ReadError::RecordTooLarge {
+                index: 1,
+                limit: 32,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.record_index(), Some(1));
+    let text = err.to_string();
+    assert!(
+        text.contains("record 1 is too large") && !text.contains("malformed"),
+        "{text}"
+    );
     // Exactly at the cap is fine.
     let doc = br#"{"Records":[{"a":"0123456789"}]}"#;
     let reader = RecordReader::new(&doc[..]).with_max_record(18);
@@ -672,4 +687,28 @@ fn key_from_the_file_name_alone() {
     ] {
         assert_eq!(LogKey::parse_file_name(name), None, "{name}");
     }
+}
+
+#[test]
+fn zero_bytes_after_the_gzip_stream_end_it_as_for_gnu_gzip() {
+    let doc = br#"{"Records":[{"a":1},{"b":2}]}"#;
+    for zeros in [1, 511, 70_000] {
+        let mut gz = gzip(doc);
+        gz.extend(std::iter::repeat_n(0u8, zeros));
+        assert_eq!(read_all(&gz[..]).unwrap().len(), 2, "{zeros} zero bytes");
+    }
+    // Two members, zeros between them and after: both read.
+    let mut gz = gzip(br#"{"Records":[{"a":1},"#);
+    gz.extend([0u8; 16]);
+    gz.extend(gzip(br#"{"b":2}]}"#));
+    gz.extend([0u8; 16]);
+    assert_eq!(read_all(&gz[..]).unwrap().len(), 2);
+    // Anything else after the stream is an error, not silence.
+    let mut gz = gzip(doc);
+    gz.extend(b"garbage");
+    let error = read_all(&gz[..]).unwrap_err().to_string();
+    assert!(
+        error.contains("neither another gzip member nor zero bytes"),
+        "{error}"
+    );
 }

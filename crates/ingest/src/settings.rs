@@ -44,6 +44,14 @@ pub enum SettingsError {
     },
 }
 
+impl SettingsError {
+    /// A value given or settings combined wrongly (exit status 2), rather
+    /// than a cluster or a file that failed.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, SettingsError::Invalid { .. } | SettingsError::Conflict(_))
+    }
+}
+
 /// Every setting of the design's table, with its default. `Debug` shows
 /// the URL without credentials; secrets are [`Secret`]s.
 #[derive(Clone)]

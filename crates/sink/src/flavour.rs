@@ -50,16 +50,21 @@ struct NodeVersion {
     build_flavor: Option<String>,
 }
 
-/// `major.minor.patch` of a version number (`8.19.2-SNAPSHOT` too).
-fn version_triple(number: &str) -> (u32, u32, u32) {
+/// `major.minor.patch` of a version number (`8.19.2-SNAPSHOT`, `7.10` too);
+/// an error naming the text when it does not start with a number.
+fn version_triple(url: &str, number: &str) -> Result<(u32, u32, u32), SinkError> {
     let mut parts = number
         .split(|c: char| !c.is_ascii_digit())
-        .map(|p| p.parse::<u32>().unwrap_or(0));
-    (
-        parts.next().unwrap_or(0),
-        parts.next().unwrap_or(0),
-        parts.next().unwrap_or(0),
-    )
+        .map(|p| p.parse::<u32>().ok());
+    let major = parts.next().flatten().ok_or_else(|| SinkError::InvalidResponse {
+        url: url.to_string(),
+        reason: format!("the cluster's version number {number:?} is not a version"),
+    })?;
+    Ok((
+        major,
+        parts.next().flatten().unwrap_or(0),
+        parts.next().flatten().unwrap_or(0),
+    ))
 }
 
 impl ClusterInfo {
@@ -86,7 +91,7 @@ impl ClusterInfo {
             })?;
         Ok(ClusterInfo {
             distribution: Distribution::Elasticsearch,
-            version: version_triple(&node.version),
+            version: version_triple(url, &node.version)?,
             build_flavor: node.build_flavor,
         })
     }
@@ -102,7 +107,7 @@ impl ClusterInfo {
                 "GET / is not an Elasticsearch/OpenSearch root answer: {e}"
             ))
         })?;
-        let version = version_triple(&root.version.number);
+        let version = version_triple(url, &root.version.number)?;
         let distribution = match root.version.distribution.as_deref() {
             Some("opensearch") => Distribution::OpenSearch,
             _ => Distribution::Elasticsearch,
@@ -207,5 +212,15 @@ mod tests {
         assert_eq!(nodes.flavour().unwrap(), Flavour::Elasticsearch);
         assert!(ClusterInfo::parse_nodes("http://x", br#"{"nodes":{}}"#).is_err());
         assert!(ClusterInfo::parse("http://x", b"<html>").is_err());
+        let banana = ClusterInfo::parse(
+            "http://x",
+            br#"{"version":{"number":"banana","distribution":"opensearch"}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            banana.contains(r#"version number "banana" is not a version"#),
+            "{banana}"
+        );
     }
 }
