@@ -536,3 +536,21 @@ fn usage_errors_exit_2_and_settings_read_as_written() {
     );
     assert!(!run.stderr.contains('\u{1b}'), "{run}");
 }
+
+/// A Lucene query the cluster cannot parse: its reason, on one line.
+#[test]
+fn a_query_the_cluster_cannot_parse_says_why_in_one_line() {
+    let prefix = unique_prefix("bad-query");
+    ingest_fixtures(&prefix);
+    let run = trailsearch(&prefix, &["search", "--query", "eventName:("]).expect_code(1);
+    let error: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error.len(), 1, "{run}");
+    assert!(
+        error[0].contains("HTTP 400") && error[0].contains("parse"),
+        "{run}"
+    );
+    assert!(
+        !run.stderr.contains("root_cause") && !run.stderr.contains('{'),
+        "{run}"
+    );
+}

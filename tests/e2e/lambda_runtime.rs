@@ -444,3 +444,58 @@ fn corpus_objects() -> Vec<String> {
     keys.sort();
     keys
 }
+
+/// Settings the function cannot start with are posted to the runtime API's
+/// `/runtime/init/error` in words naming the environment variable, before
+/// the process exits (it used to exit with the error in the log only).
+#[test]
+fn bad_settings_are_posted_to_the_init_error_endpoint() {
+    use std::io::{Read, Write};
+    let api = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let address = api.local_addr().expect("address").to_string();
+    let mut child = Command::new(bootstrap_bin())
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", &address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "trailsearch-test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("TRAILSEARCH_ES_URL", "http://127.0.0.1:9")
+        .env("TRAILSEARCH_CONCURRENCY", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bootstrap");
+    api.set_nonblocking(false).expect("blocking");
+    let (mut stream, _) = api.accept().expect("the init error request");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&request).contains("}") {
+        let n = stream.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&buf[..n]);
+    }
+    stream
+        .write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        .expect("answer");
+    drop(stream);
+    let status = child.wait().expect("bootstrap exits");
+    let request = String::from_utf8_lossy(&request);
+    assert!(
+        request.starts_with("POST /2018-06-01/runtime/init/error "),
+        "{request}"
+    );
+    assert!(
+        request.contains("Lambda-Runtime-Function-Error-Type: Init.Settings"),
+        "{request}"
+    );
+    assert!(
+        request.contains("TRAILSEARCH_CONCURRENCY") && request.contains("must be at least 1"),
+        "{request}"
+    );
+    assert!(!status.success(), "the process exits after reporting");
+}

@@ -344,15 +344,21 @@ impl Settings {
         ];
         if chosen.iter().filter(|c| **c).count() > 1 {
             return Err(SettingsError::Conflict(
-                "choose one of --es-user/--es-password, --es-api-key and --aws-sigv4".into(),
+                "choose one of --es-user/--es-password (TRAILSEARCH_ES_USER/TRAILSEARCH_ES_PASSWORD), \
+                 --es-api-key (TRAILSEARCH_ES_API_KEY) and --aws-sigv4 (TRAILSEARCH_AWS_SIGV4)"
+                    .into(),
             ));
         }
         if self.es_password.is_some() && self.es_user.is_none() {
-            return Err(SettingsError::Conflict("--es-password needs --es-user".into()));
+            return Err(SettingsError::Conflict(
+                "--es-password (TRAILSEARCH_ES_PASSWORD) needs --es-user (TRAILSEARCH_ES_USER)".into(),
+            ));
         }
         if self.bulk.max_docs == 0 || self.bulk.max_bytes == 0 || self.concurrency == 0 {
             return Err(SettingsError::Conflict(
-                "--bulk-docs, --bulk-bytes and --concurrency must be at least 1".into(),
+                "--bulk-docs, --bulk-bytes and --concurrency (TRAILSEARCH_BULK_DOCS, TRAILSEARCH_BULK_BYTES, \
+                 TRAILSEARCH_CONCURRENCY) must be at least 1"
+                    .into(),
             ));
         }
         Ok(())

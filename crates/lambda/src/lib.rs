@@ -27,9 +27,11 @@ assert_eq!(settings.retention, Some(std::time::Duration::from_secs(90 * 86_400))
 #![deny(missing_docs)]
 
 mod handler;
+mod init;
 mod metrics;
 
 pub use crate::{
     handler::{handle, Deps, HandlerError, LambdaSettings},
+    init::report_init_error,
     metrics::{emf_line, InvocationMetrics},
 };

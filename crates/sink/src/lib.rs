@@ -56,5 +56,8 @@ pub use crate::{
     retention::{indices_to_prune, prune_indices},
     retry::{Backoff, RetryPolicy},
     setup::{conflicting_template, glob_match, install_templates, template_installed, TemplateChange},
-    transport::{chain, gzip, redact_url, RequestBody, Response, Transport, TransportConfig, ANSWER_LIMIT},
+    transport::{
+        chain, cluster_reason, gzip, redact_url, RequestBody, Response, Transport, TransportConfig,
+        ANSWER_LIMIT,
+    },
 };

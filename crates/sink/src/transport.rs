@@ -51,6 +51,36 @@ pub struct Response {
     pub body: Vec<u8>,
 }
 
+/// `error.type: reason (caused by: reason)` from an Elasticsearch or
+/// OpenSearch error answer (`{"error":{"root_cause":[...],"type","reason",
+/// "caused_by":{...}}}`), on one line; `None` for any other body.
+pub fn cluster_reason(body: &[u8]) -> Option<String> {
+    let answer: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let error = answer.get("error")?;
+    if let Some(text) = error.as_str() {
+        return Some(one_line(text));
+    }
+    let kind = error.get("type").and_then(|t| t.as_str()).unwrap_or("error");
+    let reason = error.get("reason").and_then(|r| r.as_str())?;
+    let mut line = format!("{kind}: {reason}");
+    let cause = error
+        .get("caused_by")
+        .and_then(|c| c.get("reason"))
+        .and_then(|r| r.as_str());
+    if let Some(cause) = cause.filter(|c| *c != reason) {
+        line.push_str(&format!(" (caused by: {cause})"));
+    }
+    Some(one_line(&line))
+}
+
+fn one_line(text: &str) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(600) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line,
+    }
+}
+
 /// The most of an answer read when a request names no smaller bound: a
 /// search page of the largest documents fits; a cluster (or something
 /// posing as one) cannot make the client buffer more.
@@ -249,9 +279,12 @@ impl Transport {
         }
     }
 
-    /// The error for a non-2xx response.
+    /// The error for a non-2xx response: the cluster's own reason in one
+    /// line where it gives one, else the start of its answer.
     pub fn status_error(&self, method: &Method, path_and_query: &str, response: &Response) -> SinkError {
-        let excerpt = String::from_utf8_lossy(&response.body[..response.body.len().min(600)]).into_owned();
+        let excerpt = cluster_reason(&response.body).unwrap_or_else(|| {
+            String::from_utf8_lossy(&response.body[..response.body.len().min(600)]).into_owned()
+        });
         SinkError::Status {
             method: method.to_string(),
             url: format!("{}{}", self.base, path_and_query.trim_start_matches('/')),
@@ -366,4 +399,27 @@ pub fn chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clusters_reason_on_one_line() {
+        // What OpenSearch answers a `query_string` it cannot parse.
+        let body = br#"{"error":{"root_cause":[{"type":"query_shard_exception","reason":"Failed to parse query [a:(]"}],
+            "type":"search_phase_execution_exception","reason":"all shards failed","phase":"query","grouped":true,
+            "caused_by":{"type":"query_shard_exception","reason":"Failed to parse query [a:(]"}},"status":400}"#;
+        assert_eq!(
+            cluster_reason(body).unwrap(),
+            "search_phase_execution_exception: all shards failed (caused by: Failed to parse query [a:(])"
+        );
+        assert_eq!(
+            cluster_reason(br#"{"error":"Incorrect HTTP method\nfor uri"}"#).unwrap(),
+            "Incorrect HTTP method for uri"
+        );
+        assert_eq!(cluster_reason(b"<html>502</html>"), None);
+        assert_eq!(cluster_reason(br#"{"ok":true}"#), None);
+    }
 }
