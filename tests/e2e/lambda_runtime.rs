@@ -450,6 +450,30 @@ fn corpus_objects() -> Vec<String> {
 /// the process exits (it used to exit with the error in the log only).
 #[test]
 fn bad_settings_are_posted_to_the_init_error_endpoint() {
+    for (variable, value, says) in [
+        ("TRAILSEARCH_CONCURRENCY", "0", "must be at least 1"),
+        (
+            "TRAILSEARCH_RETENTION",
+            "99999999d",
+            "out of range: at most 36525d",
+        ),
+    ] {
+        let request = init_error_of(variable, value);
+        assert!(
+            request.starts_with("POST /2018-06-01/runtime/init/error "),
+            "{request}"
+        );
+        assert!(
+            request.contains("Lambda-Runtime-Function-Error-Type: Init.Settings"),
+            "{request}"
+        );
+        assert!(request.contains(variable) && request.contains(says), "{request}");
+    }
+}
+
+/// What `bootstrap` posts to a stand-in runtime API when started with
+/// `variable=value` (asserting that it then exits with a failure).
+fn init_error_of(variable: &str, value: &str) -> String {
     use std::io::{Read, Write};
     let api = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
     let address = api.local_addr().expect("address").to_string();
@@ -460,19 +484,18 @@ fn bad_settings_are_posted_to_the_init_error_endpoint() {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("TRAILSEARCH_ES_URL", "http://127.0.0.1:9")
-        .env("TRAILSEARCH_CONCURRENCY", "0")
+        .env(variable, value)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .expect("bootstrap");
-    api.set_nonblocking(false).expect("blocking");
     let (mut stream, _) = api.accept().expect("the init error request");
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .expect("timeout");
     let mut request = Vec::new();
     let mut buf = [0u8; 4096];
-    while !String::from_utf8_lossy(&request).contains("}") {
+    while !String::from_utf8_lossy(&request).ends_with('}') {
         let n = stream.read(&mut buf).expect("read");
         if n == 0 {
             break;
@@ -483,19 +506,9 @@ fn bad_settings_are_posted_to_the_init_error_endpoint() {
         .write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         .expect("answer");
     drop(stream);
-    let status = child.wait().expect("bootstrap exits");
-    let request = String::from_utf8_lossy(&request);
     assert!(
-        request.starts_with("POST /2018-06-01/runtime/init/error "),
-        "{request}"
+        !child.wait().expect("bootstrap exits").success(),
+        "the process exits after reporting"
     );
-    assert!(
-        request.contains("Lambda-Runtime-Function-Error-Type: Init.Settings"),
-        "{request}"
-    );
-    assert!(
-        request.contains("TRAILSEARCH_CONCURRENCY") && request.contains("must be at least 1"),
-        "{request}"
-    );
-    assert!(!status.success(), "the process exits after reporting");
+    String::from_utf8_lossy(&request).into_owned()
 }
