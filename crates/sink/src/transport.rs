@@ -58,7 +58,11 @@ pub fn cluster_reason(body: &[u8]) -> Option<String> {
     let answer: serde_json::Value = serde_json::from_slice(body).ok()?;
     let error = answer.get("error")?;
     if let Some(text) = error.as_str() {
-        return Some(one_line(text));
+        // Kibana and Dashboards: `{"statusCode","error","message"}`.
+        return Some(one_line(&match answer.get("message").and_then(|m| m.as_str()) {
+            Some(message) => format!("{text}: {message}"),
+            None => text.to_string(),
+        }));
     }
     let kind = error.get("type").and_then(|t| t.as_str()).unwrap_or("error");
     let reason = error.get("reason").and_then(|r| r.as_str())?;
@@ -418,6 +422,11 @@ mod tests {
         assert_eq!(
             cluster_reason(br#"{"error":"Incorrect HTTP method\nfor uri"}"#).unwrap(),
             "Incorrect HTTP method for uri"
+        );
+        assert_eq!(
+            cluster_reason(br#"{"statusCode":400,"error":"Bad Request","message":"Request must contain a osd-xsrf header."}"#)
+                .unwrap(),
+            "Bad Request: Request must contain a osd-xsrf header."
         );
         assert_eq!(cluster_reason(b"<html>502</html>"), None);
         assert_eq!(cluster_reason(br#"{"ok":true}"#), None);
