@@ -53,25 +53,6 @@ fn write_corpus(dir: &std::path::Path) {
     }
 }
 
-fn count_at(url: &str, pattern: &str) -> u64 {
-    http_at(
-        url,
-        "POST",
-        &format!("{pattern}/_refresh?ignore_unavailable=true&allow_no_indices=true"),
-        None,
-    );
-    let (status, body) = http_at(
-        url,
-        "GET",
-        &format!("{pattern}/_count?ignore_unavailable=true&allow_no_indices=true"),
-        None,
-    );
-    if status != 200 {
-        return 0;
-    }
-    body["count"].as_u64().unwrap_or(0)
-}
-
 fn ingest_command(url: &str, prefix: &str, corpus: &std::path::Path) -> Command {
     let mut command = Command::new(trailsearch_bin());
     command
@@ -85,13 +66,8 @@ fn ingest_command(url: &str, prefix: &str, corpus: &std::path::Path) -> Command 
             "2s",
             "--max-retry-time",
             "3s",
-        ])
-        .env("TRAILSEARCH_ES_URL", url)
-        .env("TRAILSEARCH_INDEX_PREFIX", prefix)
-        .env("TRAILSEARCH_REPLICAS", "0")
-        .env("TRAILSEARCH_LOG", "error")
-        .env_remove("TRAILSEARCH_FLAVOUR")
-        .current_dir(repo_root());
+        ]);
+    aimed_at(&mut command, url, prefix, &[("TRAILSEARCH_LOG", "error")]);
     command
 }
 

@@ -355,7 +355,13 @@ fn dechunk(mut text: &str) -> String {
 
 /// Refreshes indices so counts see every document.
 pub fn refresh(pattern: &str) {
-    let (status, body) = http(
+    refresh_at(cluster_url(), pattern);
+}
+
+/// [`refresh`] on the cluster at `url`.
+pub fn refresh_at(url: &str, pattern: &str) {
+    let (status, body) = http_at(
+        url,
         "POST",
         &format!("{pattern}/_refresh?ignore_unavailable=true&allow_no_indices=true"),
         None,
@@ -365,8 +371,14 @@ pub fn refresh(pattern: &str) {
 
 /// Documents matching a pattern (after a refresh).
 pub fn count(pattern: &str) -> u64 {
-    refresh(pattern);
-    let (status, body) = http(
+    count_at(cluster_url(), pattern)
+}
+
+/// [`count`] on the cluster at `url`.
+pub fn count_at(url: &str, pattern: &str) -> u64 {
+    refresh_at(url, pattern);
+    let (status, body) = http_at(
+        url,
         "GET",
         &format!("{pattern}/_count?ignore_unavailable=true&allow_no_indices=true"),
         None,
@@ -401,6 +413,15 @@ pub fn balanced(report: &Value) -> &Value {
 /// credentials, the TLS settings and where requests go.
 pub fn trailsearch_at(url: &str, prefix: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(trailsearch_bin());
+    command.args(args);
+    aimed_at(&mut command, url, prefix, env);
+    run(command)
+}
+
+/// Points `command` (a `trailsearch` run, or one wrapped by another tool)
+/// at `url` with this index prefix and extra environment, clearing inherited
+/// `AWS_*`, `TRAILSEARCH_*` and HTTP proxy variables first.
+pub fn aimed_at(command: &mut Command, url: &str, prefix: &str, env: &[(&str, &str)]) {
     for (name, _) in std::env::vars_os() {
         let text = name.to_string_lossy().to_ascii_uppercase();
         if text.starts_with("AWS_") || text.starts_with("TRAILSEARCH_") || text.ends_with("_PROXY") {
@@ -408,13 +429,11 @@ pub fn trailsearch_at(url: &str, prefix: &str, args: &[&str], env: &[(&str, &str
         }
     }
     command
-        .args(args)
         .env("TRAILSEARCH_ES_URL", url)
         .env("TRAILSEARCH_INDEX_PREFIX", prefix)
         .env("TRAILSEARCH_REPLICAS", "0")
         .envs(env.iter().copied())
         .current_dir(repo_root());
-    run(command)
 }
 
 /// The S3 endpoint (moto): the one `scripts/test` started
@@ -535,23 +554,13 @@ pub fn trailsearch_at_measured(
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("time.txt");
     let mut command = Command::new(time);
-    for (name, _) in std::env::vars_os() {
-        let text = name.to_string_lossy().to_ascii_uppercase();
-        if text.starts_with("AWS_") || text.starts_with("TRAILSEARCH_") || text.ends_with("_PROXY") {
-            command.env_remove(&name);
-        }
-    }
     command
         .arg("-v")
         .arg("-o")
         .arg(&out)
         .arg(trailsearch_bin())
-        .args(args)
-        .env("TRAILSEARCH_ES_URL", url)
-        .env("TRAILSEARCH_INDEX_PREFIX", prefix)
-        .env("TRAILSEARCH_REPLICAS", "0")
-        .envs(env.iter().copied())
-        .current_dir(repo_root());
+        .args(args);
+    aimed_at(&mut command, url, prefix, env);
     let result = run(command);
     let peak = std::fs::read_to_string(&out).ok().and_then(|text| {
         text.lines()

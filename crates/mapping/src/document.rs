@@ -349,11 +349,38 @@ impl Shaper {
     ) -> Document {
         let parsed = parse_object(&original).ok();
         let id = document_id(&original, parsed.as_ref());
-        let body = json!({
-            "record": String::from_utf8_lossy(&original),
-            "reason": truncate(reason, MAX_REASON_BYTES),
-            "trailsearch": {"source": provenance.to_json()},
-        });
+        let record = json!({"record": String::from_utf8_lossy(&original)});
+        self.dead_letter_document(id, record, reason, original, provenance)
+    }
+
+    /// The dead letter of a record too large for the cluster to take in one
+    /// request: under the record's own `_id`, with its first `keep` bytes
+    /// (its source names the whole) and `reason`.
+    pub fn shape_oversized_dead_letter(&self, doc: &Document, keep: usize, reason: &str) -> Document {
+        let original = doc.original();
+        let head = &original[..original.len().min(keep)];
+        let record = json!({"record": String::from_utf8_lossy(head), "record_bytes": original.len()});
+        self.dead_letter_document(
+            doc.id.clone(),
+            record,
+            reason,
+            original.into(),
+            doc.provenance.clone(),
+        )
+    }
+
+    /// A dead letter under `id`: `record` (what it keeps of the record)
+    /// with the reason and the source every dead letter carries.
+    fn dead_letter_document(
+        &self,
+        id: String,
+        mut body: Value,
+        reason: &str,
+        original: Arc<[u8]>,
+        provenance: Arc<Provenance>,
+    ) -> Document {
+        body["reason"] = Value::String(truncate(reason, MAX_REASON_BYTES));
+        body["trailsearch"] = json!({"source": provenance.to_json()});
         Document {
             index: self.naming.deadletter_index(),
             id,
@@ -361,30 +388,6 @@ impl Shaper {
             kind: DocumentKind::DeadLetter,
             original: Original::Apart(original),
             provenance,
-        }
-    }
-}
-
-impl Shaper {
-    /// The dead letter of a record too large for the cluster to take in one
-    /// request: under the record's own `_id`, with its first `keep` bytes
-    /// (its source names the whole) and `reason`.
-    pub fn shape_oversized_dead_letter(&self, doc: &Document, keep: usize, reason: &str) -> Document {
-        let original = doc.original();
-        let head = &original[..original.len().min(keep)];
-        let body = json!({
-            "record": String::from_utf8_lossy(head),
-            "record_bytes": original.len(),
-            "reason": truncate(reason, MAX_REASON_BYTES),
-            "trailsearch": {"source": doc.provenance.to_json()},
-        });
-        Document {
-            index: self.naming.deadletter_index(),
-            id: doc.id.clone(),
-            body: to_line_value(&body),
-            kind: DocumentKind::DeadLetter,
-            original: Original::Apart(original.into()),
-            provenance: doc.provenance.clone(),
         }
     }
 }
