@@ -907,11 +907,121 @@ fn kibana_visualizations_aggregate_the_corpus() {
                 assert!(rows.windows(2).all(|w| w[0].1 >= w[1].1), "by count, descending");
                 check_terms("trailsearch.actor");
             }
+            "top-resources" => {
+                let firsts: Vec<&String> = rows.iter().map(|(k, _)| &k[0]).collect();
+                let distinct: BTreeSet<&String> = firsts.iter().copied().collect();
+                assert_eq!(distinct.len(), 20, "{rows:?}");
+                assert_eq!(firsts[0], "/aws/lambda/invoice-renderer");
+                assert_eq!(sum(&rows, |k| k[0] == "/aws/lambda/invoice-renderer"), 135);
+                // The planted calls name their resources.
+                let on = |resource: &str, name: &str| {
+                    total(
+                        &prefix,
+                        json!({"bool": {"filter": [
+                            {"term": {"trailsearch.resource": resource}},
+                            {"term": {"eventName": name}},
+                        ]}}),
+                    )
+                };
+                assert_eq!(on("prod-orders-db", "DeleteDBInstance"), 1);
+                assert_eq!(on("sg-0a1b2c3d4e5f67890", "AuthorizeSecurityGroupIngress"), 1);
+                assert_eq!(on("sg-0a1b2c3d4e5f67890", "RevokeSecurityGroupIngress"), 1);
+                check_terms("trailsearch.resource");
+            }
             other => panic!("no expectations for visualization {other}"),
         }
         seen.insert(slug);
     }
-    assert_eq!(seen.len(), 12, "every visualization ran: {seen:?}");
+    assert_eq!(seen.len(), 13, "every visualization ran: {seen:?}");
+}
+
+/// Each column and aggregated field of every saved object, by object ID:
+/// `(columns, aggregated)`.
+fn columns_and_aggregated(objects: &[Value]) -> Vec<(String, Vec<String>, Vec<String>)> {
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str().map(str::to_string))
+            .collect()
+    };
+    objects
+        .iter()
+        .map(|o| {
+            let columns = strings(&o["attributes"]["columns"]);
+            let aggregated = match o["attributes"]["visState"].as_str() {
+                Some(state) => {
+                    let state: Value = serde_json::from_str(state).unwrap();
+                    state["aggs"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter_map(|a| a["params"]["field"].as_str().map(str::to_string))
+                        .collect()
+                }
+                None => Vec::new(),
+            };
+            (o["id"].as_str().unwrap().to_string(), columns, aggregated)
+        })
+        .collect()
+}
+
+/// Asks the node itself: every Discover column is a field the index
+/// pattern lists and none is a key inside a flattened / flat_object field
+/// (whole free-shaped fields, shown as JSON, are columns on purpose); every
+/// aggregated field is searchable and aggregatable and not free-shaped.
+#[test]
+fn kibana_columns_and_aggregations_use_real_fields_of_the_node() {
+    let prefix = unique_prefix("kibana-field-caps");
+    ingest_fixtures(&prefix);
+    let free_shaped = free_shaped_type(&prefix);
+    let mut objects = exported(&prefix, "kibana");
+    objects.extend(exported(&prefix, "osd"));
+    let used = columns_and_aggregated(&objects);
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    for (_, columns, aggregated) in &used {
+        names.extend(columns.iter().chain(aggregated).map(String::as_str));
+    }
+    let fields = names.iter().copied().collect::<Vec<_>>().join(",");
+    let (status, caps) = http("GET", &format!("{prefix}-*/_field_caps?fields={fields}"), None);
+    assert_eq!(status, 200, "{caps}");
+    let top_level_free: BTreeSet<&str> = trailsearch_mapping::free_shaped_fields().collect();
+    let mut checked = (0, 0);
+    for (id, columns, aggregated) in &used {
+        for column in columns {
+            let kinds = caps["fields"][column].as_object();
+            let whole_free = top_level_free.contains(column.as_str());
+            match kinds {
+                Some(kinds) => {
+                    for (kind, cap) in kinds {
+                        assert!(
+                            kind != &free_shaped || whole_free,
+                            "{id}: column {column} is a key inside a {kind} field"
+                        );
+                        assert_eq!(cap["searchable"], true, "{id}: column {column}");
+                    }
+                }
+                // The compatible flavour stores free-shaped objects unindexed.
+                None => assert!(
+                    whole_free && free_shaped == "object",
+                    "{id}: column {column} is no field of the index: {caps}"
+                ),
+            }
+            checked.0 += 1;
+        }
+        for field in aggregated {
+            let kinds = caps["fields"][field]
+                .as_object()
+                .unwrap_or_else(|| panic!("{id}: {field} is no field of the index"));
+            for (kind, cap) in kinds {
+                assert_ne!(kind, &free_shaped, "{id}: {field}");
+                assert_eq!(cap["searchable"], true, "{id}: {field}");
+                assert_eq!(cap["aggregatable"], true, "{id}: {field} cannot be aggregated");
+            }
+            checked.1 += 1;
+        }
+    }
+    assert_eq!(checked, (180, 39), "columns and aggregated fields checked");
 }
 
 // --- location, network, client, actor -------------------------------------------
@@ -1394,7 +1504,7 @@ fn kibana_setup_imports_into_kibana_and_opensearch_dashboards() {
             "8.15.3",
             "kbn-xsrf",
             "osd-xsrf",
-            "12 visualizations, 1 map",
+            "13 visualizations, 1 map",
         ),
         (
             "osd",
@@ -1402,7 +1512,7 @@ fn kibana_setup_imports_into_kibana_and_opensearch_dashboards() {
             "2.17.0",
             "osd-xsrf",
             "kbn-xsrf",
-            "13 visualizations",
+            "14 visualizations",
         ),
     ] {
         let prefix = unique_prefix(&format!("kibana-import-{flavour}"));
@@ -1412,11 +1522,11 @@ fn kibana_setup_imports_into_kibana_and_opensearch_dashboards() {
         let maps = |kind: &str| expected.iter().filter(|o| o["type"] == kind).count();
         assert_eq!(
             (maps("map"), maps("visualization")),
-            if flavour == "kibana" { (1, 12) } else { (0, 13) }
+            if flavour == "kibana" { (1, 13) } else { (0, 14) }
         );
         assert!(
             run.stdout.contains(&format!(
-                "{product} {version} at {}/: 28 of 28 saved objects imported (index pattern {prefix}-*, 12 searches, {views}, dashboards \"CloudTrail overview [{prefix}]\", \"CloudTrail investigation [{prefix}]\")",
+                "{product} {version} at {}/: 29 of 29 saved objects imported (index pattern {prefix}-*, 12 searches, {views}, dashboards \"CloudTrail overview [{prefix}]\", \"CloudTrail investigation [{prefix}]\")",
                 stub.url
             )),
             "{run}"
@@ -1455,13 +1565,13 @@ fn kibana_setup_imports_into_kibana_and_opensearch_dashboards() {
             Value::Array(expected),
             "the file part is the export"
         );
-        assert_eq!(import["stored"], 28);
+        assert_eq!(import["stored"], 29);
 
         // Stable IDs: importing again overwrites, nothing is duplicated.
         setup_with(&prefix, &stub, &[]).expect_code(0);
         let again = stub.requests();
         assert_eq!(again.len(), 4);
-        assert_eq!(again[3]["stored"], 28, "{:#}", again[3]);
+        assert_eq!(again[3]["stored"], 29, "{:#}", again[3]);
     }
 }
 
@@ -1479,7 +1589,7 @@ fn kibana_setup_reports_refused_objects_and_undetectable_products() {
         .concat(),
     );
     let run = setup_with(&prefix, &stub, &[]).expect_code(1);
-    assert!(run.stdout.contains("27 of 28 saved objects imported"), "{run}");
+    assert!(run.stdout.contains("28 of 29 saved objects imported"), "{run}");
     assert!(
         run.stderr.contains(&format!(
             "error: saved object visualization {refused_id} (\"Top users [{prefix}]\"): unknown: mapping set to strict"

@@ -16,6 +16,7 @@ pub struct Identity<'a> {
     invoked_by: Option<Cow<'a, str>>,
     account_id: Option<Cow<'a, str>>,
     issuer_user_name: Option<Cow<'a, str>>,
+    mfa_authenticated: Option<Cow<'a, str>>,
 }
 
 /// Where a walk is inside `userIdentity`, as far as the actor cares.
@@ -24,6 +25,7 @@ pub(crate) enum IdentityPath {
     Root,
     SessionContext,
     SessionIssuer,
+    Attributes,
     Field(IdentityField),
 }
 
@@ -37,6 +39,7 @@ pub(crate) enum IdentityField {
     InvokedBy,
     AccountId,
     IssuerUserName,
+    MfaAuthenticated,
 }
 
 impl IdentityPath {
@@ -46,6 +49,7 @@ impl IdentityPath {
         let field = match (self, key) {
             (IdentityPath::Root, "sessionContext") => return Some(IdentityPath::SessionContext),
             (IdentityPath::SessionContext, "sessionIssuer") => return Some(IdentityPath::SessionIssuer),
+            (IdentityPath::SessionContext, "attributes") => return Some(IdentityPath::Attributes),
             (IdentityPath::Root, "type") => Kind,
             (IdentityPath::Root, "userName") => UserName,
             (IdentityPath::Root, "arn") => Arn,
@@ -53,6 +57,7 @@ impl IdentityPath {
             (IdentityPath::Root, "invokedBy") => InvokedBy,
             (IdentityPath::Root, "accountId") => AccountId,
             (IdentityPath::SessionIssuer, "userName") => IssuerUserName,
+            (IdentityPath::Attributes, "mfaAuthenticated") => MfaAuthenticated,
             _ => return None,
         };
         Some(IdentityPath::Field(field))
@@ -69,11 +74,17 @@ impl<'a> Identity<'a> {
             IdentityField::InvokedBy => &mut self.invoked_by,
             IdentityField::AccountId => &mut self.account_id,
             IdentityField::IssuerUserName => &mut self.issuer_user_name,
+            IdentityField::MfaAuthenticated => &mut self.mfa_authenticated,
         }
     }
 }
 
 impl Identity<'_> {
+    /// `sessionContext.attributes.mfaAuthenticated`, as a boolean.
+    pub(crate) fn mfa_authenticated(&self) -> Option<bool> {
+        yes_or_no(self.mfa_authenticated.as_deref()?)
+    }
+
     /// The actor's name, if the identity names anyone:
     /// - IAM user: its user name (`bob`);
     /// - assumed role: `role/session` (`Admin/bob@example.com`);
@@ -112,10 +123,23 @@ impl Identity<'_> {
     }
 }
 
+/// CloudTrail's spellings of yes and no (`"true"`, `"Yes"`, ...).
+pub(crate) fn yes_or_no(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "yes" => Some(true),
+        "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     fn actor(identity: serde_json::Value) -> Option<String> {
-        crate::strict::identity_of(&identity).and_then(|i| i.actor())
+        let record = serde_json::json!({ "userIdentity": identity });
+        let record = record.as_object().unwrap();
+        crate::gather::gathered_of(record)
+            .identity
+            .and_then(|i| i.actor())
     }
 
     #[test]

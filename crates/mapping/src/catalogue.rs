@@ -176,11 +176,20 @@ pub const ADDED_FIELDS: &[Field] = &[
 pub const TRAILSEARCH_FIELDS: &[Field] = &[
     f("source", Object(TRAILSEARCH_SOURCE)),
     f("actor", Keyword),
+    f("resource", Keyword),
+    f("issued_access_key", Keyword),
+    f("console_login", Keyword),
+    f("mfa", Boolean),
     f("client", Keyword),
     f("degraded", Boolean),
     f("degraded_reasons", Keyword),
     f("normalized", Keyword),
 ];
+
+/// Whether a top-level name is one trailsearch itself fills.
+pub(crate) fn is_reserved(name: &str) -> bool {
+    name == "trailsearch" || ADDED_FIELDS.iter().any(|f| f.name == name)
+}
 
 /// Looks a top-level CloudTrail field up by name.
 pub fn cloudtrail_field(name: &str) -> Option<&'static Field> {

@@ -8,13 +8,13 @@ use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::actor::Identity;
 use crate::agent::classify as classify_user_agent;
 use crate::catalogue::{cloudtrail_field, Field, FieldType, ADDED_FIELDS};
 use crate::error::ShapeError;
+use crate::gather::{gathered_of, Derived};
 use crate::geo::{is_public, Locate, Location};
 use crate::index::IndexNaming;
-use crate::strict::{check_record, conforms, identity_of};
+use crate::strict::{check_record, conforms};
 use crate::template::Flavour;
 
 /// Lucene's limit on one indexed term, in bytes.
@@ -268,7 +268,7 @@ impl Shaper {
         added.enrich(
             clean.source_ip.as_deref(),
             clean.user_agent.as_deref(),
-            clean.identity.as_ref(),
+            clean.gathered.derive(clean.event_source.as_deref()),
             self.locator.as_deref(),
         );
         let original_bytes = original;
@@ -533,11 +533,6 @@ fn truncate(text: &str, max: usize) -> String {
     format!("{}…", &text[..end])
 }
 
-/// Whether a top-level name is one trailsearch itself fills.
-pub(crate) fn is_reserved(name: &str) -> bool {
-    name == "trailsearch" || ADDED_FIELDS.iter().any(|f| f.name == name)
-}
-
 /// Top-level names trailsearch itself fills: a record that carries one
 /// keeps it, unindexed.
 fn take_reserved_names(
@@ -686,8 +681,8 @@ struct Additions {
     client: Option<&'static str>,
     agent_name: Option<String>,
     agent_version: Option<String>,
-    /// `trailsearch.actor`.
-    actor: Option<String>,
+    /// `trailsearch.actor`, `.resource` and the other derived fields.
+    derived: Derived,
     /// The compatible flavour's searchable copies of free-shaped objects.
     text_copies: Map<String, Value>,
     unindexed: Map<String, Value>,
@@ -707,7 +702,7 @@ impl Additions {
             client: None,
             agent_name: None,
             agent_version: None,
-            actor: None,
+            derived: Derived::default(),
             text_copies: Map::new(),
             unindexed: Map::new(),
             reasons: Vec::new(),
@@ -722,11 +717,11 @@ impl Additions {
                 .any(|name| record.get(*name).is_some_and(|v| !v.is_null())),
             ..Additions::new(time)
         };
-        let identity = record.get("userIdentity").and_then(identity_of);
+        let derived = gathered_of(record).derive(record.get("eventSource").and_then(Value::as_str));
         added.enrich(
             record.get("sourceIPAddress").and_then(Value::as_str),
             record.get("userAgent").and_then(Value::as_str),
-            identity.as_ref(),
+            derived,
             locator,
         );
         added
@@ -737,7 +732,7 @@ impl Additions {
         &mut self,
         source_address: Option<&str>,
         user_agent: Option<&str>,
-        identity: Option<&Identity<'_>>,
+        derived: Derived,
         locator: Option<&dyn Locate>,
     ) {
         self.source_ip = source_ip(source_address);
@@ -752,7 +747,7 @@ impl Additions {
             self.agent_name = agent.name.map(str::to_string);
             self.agent_version = agent.version.map(str::to_string);
         }
-        self.actor = identity.and_then(Identity::actor);
+        self.derived = derived;
     }
 
     /// Writes the added members, each after a comma, and the record's
@@ -791,9 +786,21 @@ impl Additions {
         out.extend_from_slice(b"\"key\":");
         write_json(out, &provenance.key);
         out.push(b'}');
-        if let Some(actor) = &self.actor {
-            out.extend_from_slice(b",\"actor\":");
-            write_json(out, actor);
+        let derived = &self.derived;
+        let strings = [
+            (&b",\"actor\":"[..], &derived.actor),
+            (b",\"resource\":", &derived.resource),
+            (b",\"issued_access_key\":", &derived.issued_access_key),
+            (b",\"console_login\":", &derived.console_login),
+        ];
+        for (member, value) in strings {
+            if let Some(value) = value {
+                out.extend_from_slice(member);
+                write_json(out, value);
+            }
+        }
+        if let Some(mfa) = derived.mfa {
+            out.extend_from_slice(if mfa { b",\"mfa\":true" } else { b",\"mfa\":false" });
         }
         if let Some(client) = self.client {
             out.extend_from_slice(b",\"client\":");

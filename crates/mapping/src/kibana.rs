@@ -100,11 +100,9 @@ mod names {
     pub const OUTCOME: &str = "event.outcome";
     pub const REQUEST: &str = "requestParameters";
     pub const RESPONSE: &str = "responseElements";
-    pub const GROUP_ID: &str = "requestParameters.groupId";
-    pub const KEY_ID: &str = "requestParameters.keyId";
-    pub const BUCKET_NAME: &str = "requestParameters.bucketName";
-    pub const CONSOLE_LOGIN: &str = "responseElements.ConsoleLogin";
-    pub const MFA_USED: &str = "additionalEventData.MFAUsed";
+    pub const RESOURCE: &str = "trailsearch.resource";
+    pub const CONSOLE_LOGIN: &str = "trailsearch.console_login";
+    pub const MFA: &str = "trailsearch.mfa";
     pub const ACTOR: &str = "trailsearch.actor";
     pub const CLIENT: &str = "trailsearch.client";
     pub const AGENT_NAME: &str = "user_agent.name";
@@ -185,12 +183,13 @@ pub struct SavedSearch {
 
 /// Both sign-in searches show who, from where, with what, and the result.
 const SIGN_IN_COLUMNS: &[&str] = &[
+    ACTOR,
     USER_ARN,
     USER_TYPE,
     SOURCE_IP,
     USER_AGENT,
     CONSOLE_LOGIN,
-    MFA_USED,
+    MFA,
     ERROR_MESSAGE,
 ];
 
@@ -198,9 +197,10 @@ const SIGN_IN_COLUMNS: &[&str] = &[
 pub fn saved_searches() -> Vec<SavedSearch> {
     let columns = |list: &[&'static str]| list.iter().map(|c| field(c)).collect::<Vec<_>>();
     let who_what_where = [
-        USER_ARN,
+        ACTOR,
         EVENT_SOURCE,
         EVENT_NAME,
+        RESOURCE,
         SOURCE_IP,
         USER_AGENT,
         REQUEST,
@@ -239,7 +239,7 @@ pub fn saved_searches() -> Vec<SavedSearch> {
                 )
             ),
             columns: columns(&[
-                USER_ARN, EVENT_NAME, SOURCE_IP, GROUP_ID, REQUEST, RESPONSE, ERROR_CODE,
+                ACTOR, USER_ARN, EVENT_NAME, SOURCE_IP, RESOURCE, REQUEST, RESPONSE, ERROR_CODE,
             ]),
         },
         SavedSearch {
@@ -249,11 +249,12 @@ pub fn saved_searches() -> Vec<SavedSearch> {
                           that made it.",
             query: exists(ERROR_CODE),
             columns: columns(&[
-                USER_ARN,
+                ACTOR,
                 EVENT_SOURCE,
                 EVENT_NAME,
                 ERROR_CODE,
                 ERROR_MESSAGE,
+                CLIENT,
                 USER_AGENT,
                 SOURCE_IP,
             ]),
@@ -273,9 +274,10 @@ pub fn saved_searches() -> Vec<SavedSearch> {
                 ],
             ),
             columns: columns(&[
-                USER_ARN,
+                ACTOR,
                 EVENT_SOURCE,
                 EVENT_NAME,
+                RESOURCE,
                 ERROR_CODE,
                 ERROR_MESSAGE,
                 SOURCE_IP,
@@ -330,7 +332,9 @@ pub fn saved_searches() -> Vec<SavedSearch> {
                 is(EVENT_SOURCE, "iam.amazonaws.com"),
                 any_of(EVENT_NAME, &["Get*", "List*", "Generate*", "Simulate*"])
             ),
-            columns: columns(&[USER_ARN, EVENT_NAME, SOURCE_IP, USER_AGENT, REQUEST, ERROR_CODE]),
+            columns: columns(&[
+                ACTOR, EVENT_NAME, RESOURCE, SOURCE_IP, USER_AGENT, REQUEST, ERROR_CODE,
+            ]),
         },
         SavedSearch {
             slug: "cloudtrail-config-tampering",
@@ -371,7 +375,7 @@ pub fn saved_searches() -> Vec<SavedSearch> {
                     &["DisableKey", "ScheduleKeyDeletion", "DeleteImportedKeyMaterial"]
                 )
             ),
-            columns: columns(&[USER_ARN, EVENT_NAME, KEY_ID, SOURCE_IP, USER_AGENT, ERROR_CODE]),
+            columns: columns(&[ACTOR, EVENT_NAME, RESOURCE, SOURCE_IP, USER_AGENT, ERROR_CODE]),
         },
         SavedSearch {
             slug: "s3-bucket-access-changes",
@@ -395,13 +399,7 @@ pub fn saved_searches() -> Vec<SavedSearch> {
                 )
             ),
             columns: columns(&[
-                USER_ARN,
-                EVENT_NAME,
-                BUCKET_NAME,
-                SOURCE_IP,
-                USER_AGENT,
-                REQUEST,
-                ERROR_CODE,
+                ACTOR, EVENT_NAME, RESOURCE, SOURCE_IP, USER_AGENT, REQUEST, ERROR_CODE,
             ]),
         },
         SavedSearch {
@@ -452,7 +450,7 @@ pub fn saved_searches() -> Vec<SavedSearch> {
                 )
             ),
             columns: columns(&[
-                USER_ARN, EVENT_NAME, AWS_REGION, SOURCE_IP, USER_AGENT, REQUEST, ERROR_CODE,
+                ACTOR, EVENT_NAME, AWS_REGION, RESOURCE, SOURCE_IP, USER_AGENT, REQUEST, ERROR_CODE,
             ]),
         },
     ]
@@ -832,6 +830,17 @@ fn visualizations(flavour: KibanaFlavour) -> Vec<Visualization> {
             vec![terms_agg("2", ACTOR, 20, "bucket")],
             String::new(),
         ),
+        table(
+            "top-resources",
+            "Top resources touched",
+            "The resources calls name most (the DB instance, security group, key, bucket, function... \
+             of each call), and the calls made on each.",
+            vec![
+                terms_agg("2", RESOURCE, 20, "bucket"),
+                terms_agg("3", EVENT_NAME, 10, "bucket"),
+            ],
+            String::new(),
+        ),
     ];
     if flavour == KibanaFlavour::OpenSearchDashboards {
         list.push(Visualization {
@@ -1123,7 +1132,8 @@ pub fn saved_objects(index_naming: &IndexNaming, flavour: KibanaFlavour) -> Vec<
         vis("top-source-ips", 0, 61, 14, 14),
         vis("clients", 14, 61, 14, 14),
         vis("events-by-account-region", 28, 61, 20, 14),
-        vis("user-agents", 0, 75, 48, 12),
+        vis("user-agents", 0, 75, 24, 12),
+        vis("top-resources", 24, 75, 24, 12),
         Panel {
             kind: "search",
             id: naming.id("search", "api-errors"),
@@ -1147,8 +1157,9 @@ pub fn saved_objects(index_naming: &IndexNaming, flavour: KibanaFlavour) -> Vec<
     // Who and with what for whatever the filters keep, above the searches.
     let mut investigation = vec![
         vis("events-over-time", 0, 0, 48, 10),
-        vis("top-actors", 0, 10, 24, 12),
-        vis("clients", 24, 10, 24, 12),
+        vis("top-actors", 0, 10, 16, 12),
+        vis("top-resources", 16, 10, 16, 12),
+        vis("clients", 32, 10, 16, 12),
     ];
     for (i, search) in searches.iter().enumerate() {
         let i = i as u32;
@@ -1188,7 +1199,7 @@ pub fn saved_objects(index_naming: &IndexNaming, flavour: KibanaFlavour) -> Vec<
         "CloudTrail investigation",
         "The saved searches side by side: deletions, security groups, errors, access denied, sign-ins, \
          root, IAM, CloudTrail/Config, KMS, S3 access, network, under the actors and clients of what they \
-         show. The filters (off until clicked) narrow every panel to writes, failures, or people rather \
+         show and the resources they touch. The filters (off until clicked) narrow every panel to writes, failures, or people rather \
          than AWS services.",
         &investigation,
         &filters,

@@ -37,6 +37,7 @@ mod catalogue;
 mod document;
 mod error;
 mod fingerprint;
+mod gather;
 mod geo;
 mod index;
 mod kibana;
@@ -54,6 +55,7 @@ pub use crate::{
     document::{document_id, Document, DocumentKind, EventFacts, Provenance, Shaped, Shaper, MAX_TERM_BYTES},
     error::{ConfigError, ShapeError},
     fingerprint::EventFingerprint,
+    gather::{derive, Derived, RESOURCE_PARAMETERS},
     geo::{is_public, Locate, Location},
     index::{Granularity, IndexNaming},
     kibana::{

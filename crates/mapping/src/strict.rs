@@ -11,9 +11,9 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::actor::{Identity, IdentityPath};
-use crate::catalogue::{cloudtrail_field, Field, FieldType};
-use crate::document::is_reserved;
+use crate::actor::Identity;
+use crate::catalogue::{cloudtrail_field, is_reserved, Field, FieldType};
+use crate::gather::{At, Gathered};
 
 /// What the document needs from a clean record.
 #[derive(Debug, Default)]
@@ -24,8 +24,9 @@ pub(crate) struct CleanRecord<'a> {
     pub account: Option<Cow<'a, str>>,
     pub region: Option<Cow<'a, str>>,
     pub user_agent: Option<Cow<'a, str>>,
-    /// `userIdentity`'s naming parts, when it is an object.
-    pub identity: Option<Identity<'a>>,
+    pub event_source: Option<Cow<'a, str>>,
+    /// What the derived fields are made of.
+    pub gathered: Gathered<'a>,
     /// `errorCode` or `errorMessage` is there and not null.
     pub failed: bool,
 }
@@ -41,21 +42,17 @@ pub(crate) fn check_record(bytes: &[u8]) -> Result<CleanRecord<'_>, serde_json::
     Ok(clean)
 }
 
-/// The actor's parts of a parsed `userIdentity` (the slow path's), read by
-/// the same walk as the fast path's, so both name the same actor.
-pub(crate) fn identity_of(value: &Value) -> Option<Identity<'_>> {
-    if !value.is_object() {
-        return None;
-    }
+/// Gathers from a parsed value (the slow path's) found at `at`, with the
+/// same walk as the strict pass's, so both paths derive the same fields.
+pub(crate) fn gather<'de>(at: At, value: &'de Value, gathered: &mut Gathered<'de>) {
     let mut keys = KeyStack::default();
-    let mut identity = Identity::default();
     let walk = Conform {
         shape: Shape::Any,
         keys: &mut keys,
-        capture: Some((IdentityPath::Root, &mut identity)),
+        capture: Some((at, gathered)),
     };
-    walk.deserialize(value).ok()?;
-    Some(identity)
+    // A walk of any shape over a tree, which holds no duplicate key, cannot fail.
+    let _ = walk.deserialize(value);
 }
 
 /// Whether a value has the JSON shape a field of this type accepts: the
@@ -95,18 +92,19 @@ impl<'de> Visitor<'de> for TopLevel {
                 "recipientAccountId" => Some(&mut clean.account),
                 "awsRegion" => Some(&mut clean.region),
                 "userAgent" => Some(&mut clean.user_agent),
+                "eventSource" => Some(&mut clean.event_source),
                 _ => None,
             };
             let error_field = matches!(&*name, "errorCode" | "errorMessage");
-            let is_identity = name == "userIdentity";
+            let at = At::top(&name);
             if !keys.insert(0, name) {
                 return Err(not_clean("a duplicate key"));
             }
             let shape = field.map_or(Shape::Any, |field| Shape::Field(field.ty));
-            let capture = match is_identity {
-                true => Some((IdentityPath::Root, clean.identity.insert(Identity::default()))),
-                false => None,
-            };
+            if matches!(at, Some(At::Identity(_))) {
+                clean.gathered.identity = Some(Identity::default());
+            }
+            let capture = at.map(|at| (at, &mut clean.gathered));
             let seen_value = map.next_value_seed(Conform {
                 shape,
                 keys: &mut keys,
@@ -205,12 +203,12 @@ enum Shape {
 }
 
 /// Walks a value checking its shape; fails on a duplicate key anywhere.
-/// Inside `userIdentity` it also keeps the strings the actor is made of, so
-/// the identity costs no second pass.
+/// Where the derived fields come from it also keeps their strings (see
+/// `gather.rs`), so they cost no second pass.
 struct Conform<'k, 'de> {
     shape: Shape,
     keys: &'k mut KeyStack<'de>,
-    capture: Option<(IdentityPath, &'k mut Identity<'de>)>,
+    capture: Option<(At, &'k mut Gathered<'de>)>,
 }
 
 impl<'k, 'de> Conform<'k, 'de> {
@@ -232,8 +230,8 @@ impl<'k, 'de> Conform<'k, 'de> {
     }
 
     fn string<E: de::Error>(self, text: Cow<'de, str>) -> Result<Seen<'de>, E> {
-        if let Some((IdentityPath::Field(field), identity)) = self.capture {
-            *identity.field(field) = Some(text.clone());
+        if let Some((at, gathered)) = self.capture {
+            gathered.keep(at, text.clone());
         }
         let fits = match self.shape {
             Shape::Any | Shape::Scalar => true,

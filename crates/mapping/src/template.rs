@@ -9,7 +9,7 @@ use crate::index::IndexNaming;
 
 /// Bumped whenever the generated mappings change, so `setup` can tell an
 /// installed template from the current one.
-pub const TEMPLATE_VERSION: u32 = 3;
+pub const TEMPLATE_VERSION: u32 = 4;
 
 /// Explicit priority: above the built-in `logs-*`-style templates (100),
 /// leaving room above for a user's own overrides.

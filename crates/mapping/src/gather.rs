@@ -1,0 +1,265 @@
+//! The few values of a record that become real fields of their own
+//! (`trailsearch.actor`, `.resource`, `.issued_access_key`, `.console_login`,
+//! `.mfa`), gathered by the strict walk as it passes (see `strict.rs`), so
+//! they cost no second parse. Keys inside free-shaped objects cannot be
+//! Discover columns or terms aggregations; these can, on every flavour.
+
+use std::borrow::Cow;
+
+use serde_json::{Map, Value};
+
+use crate::actor::{yes_or_no, Identity, IdentityPath};
+
+/// The request parameter that names a call's main resource, per event
+/// source, in the order they are tried: the first one the record has is
+/// `trailsearch.resource`. Top-level parameters only, whose values are
+/// strings.
+pub const RESOURCE_PARAMETERS: &[(&str, &str)] = &[
+    ("rds.amazonaws.com", "dBInstanceIdentifier"),
+    ("rds.amazonaws.com", "dBClusterIdentifier"),
+    ("rds.amazonaws.com", "dBSnapshotIdentifier"),
+    ("rds.amazonaws.com", "dBClusterSnapshotIdentifier"),
+    ("rds.amazonaws.com", "dBParameterGroupName"),
+    ("rds.amazonaws.com", "dBSubnetGroupName"),
+    ("ec2.amazonaws.com", "groupId"),
+    ("ec2.amazonaws.com", "instanceId"),
+    ("ec2.amazonaws.com", "volumeId"),
+    ("ec2.amazonaws.com", "snapshotId"),
+    ("ec2.amazonaws.com", "imageId"),
+    ("ec2.amazonaws.com", "vpcId"),
+    ("ec2.amazonaws.com", "subnetId"),
+    ("ec2.amazonaws.com", "networkInterfaceId"),
+    ("ec2.amazonaws.com", "routeTableId"),
+    ("ec2.amazonaws.com", "internetGatewayId"),
+    ("ec2.amazonaws.com", "allocationId"),
+    ("ec2.amazonaws.com", "keyName"),
+    ("ec2.amazonaws.com", "groupName"),
+    ("s3.amazonaws.com", "bucketName"),
+    ("kms.amazonaws.com", "keyId"),
+    ("kms.amazonaws.com", "aliasName"),
+    ("lambda.amazonaws.com", "functionName"),
+    ("iam.amazonaws.com", "userName"),
+    ("iam.amazonaws.com", "roleName"),
+    ("iam.amazonaws.com", "policyArn"),
+    ("iam.amazonaws.com", "groupName"),
+    ("iam.amazonaws.com", "instanceProfileName"),
+    ("iam.amazonaws.com", "accessKeyId"),
+    ("sts.amazonaws.com", "roleArn"),
+    ("secretsmanager.amazonaws.com", "secretId"),
+    ("secretsmanager.amazonaws.com", "name"),
+    ("ssm.amazonaws.com", "name"),
+    ("cloudtrail.amazonaws.com", "name"),
+    ("cloudtrail.amazonaws.com", "trailName"),
+    ("dynamodb.amazonaws.com", "tableName"),
+    ("sqs.amazonaws.com", "queueUrl"),
+    ("sqs.amazonaws.com", "queueName"),
+    ("sns.amazonaws.com", "topicArn"),
+    ("sns.amazonaws.com", "name"),
+    ("logs.amazonaws.com", "logGroupName"),
+    ("elasticloadbalancing.amazonaws.com", "loadBalancerArn"),
+    ("elasticloadbalancing.amazonaws.com", "loadBalancerName"),
+    ("elasticloadbalancing.amazonaws.com", "targetGroupArn"),
+    ("cloudformation.amazonaws.com", "stackName"),
+    ("ecr.amazonaws.com", "repositoryName"),
+    ("eks.amazonaws.com", "name"),
+    ("ecs.amazonaws.com", "cluster"),
+    ("route53.amazonaws.com", "hostedZoneId"),
+    ("kinesis.amazonaws.com", "streamName"),
+    ("es.amazonaws.com", "domainName"),
+    ("guardduty.amazonaws.com", "detectorId"),
+    ("config.amazonaws.com", "configRuleName"),
+    ("organizations.amazonaws.com", "accountId"),
+    ("organizations.amazonaws.com", "policyId"),
+    ("apigateway.amazonaws.com", "restApiId"),
+    ("acm.amazonaws.com", "certificateArn"),
+];
+
+/// Where the walk is, as far as gathering cares.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum At {
+    Identity(IdentityPath),
+    Request,
+    Response,
+    Credentials,
+    Additional,
+    /// A request parameter named in [`RESOURCE_PARAMETERS`].
+    Parameter(&'static str),
+    IssuedAccessKey,
+    ConsoleLogin,
+    MfaUsed,
+}
+
+impl At {
+    /// Where a top-level member leads.
+    pub(crate) fn top(name: &str) -> Option<At> {
+        match name {
+            "userIdentity" => Some(At::Identity(IdentityPath::Root)),
+            "requestParameters" => Some(At::Request),
+            "responseElements" => Some(At::Response),
+            "additionalEventData" => Some(At::Additional),
+            _ => None,
+        }
+    }
+
+    /// Where `key` under this object leads, if anywhere gathering needs.
+    pub(crate) fn child(self, key: &str) -> Option<At> {
+        match (self, key) {
+            (At::Identity(path), _) => path.child(key).map(At::Identity),
+            (At::Request, _) => RESOURCE_PARAMETERS
+                .iter()
+                .find(|(_, name)| *name == key)
+                .map(|(_, name)| At::Parameter(name)),
+            (At::Response, "credentials") => Some(At::Credentials),
+            (At::Response, "ConsoleLogin") => Some(At::ConsoleLogin),
+            (At::Credentials, "accessKeyId") => Some(At::IssuedAccessKey),
+            (At::Additional, "MFAUsed") => Some(At::MfaUsed),
+            _ => None,
+        }
+    }
+}
+
+/// The values gathered from one record, borrowed from it.
+#[derive(Debug, Default)]
+pub(crate) struct Gathered<'a> {
+    /// `userIdentity`'s naming parts, when it is an object.
+    pub identity: Option<Identity<'a>>,
+    /// Request parameters that may name the main resource.
+    parameters: Vec<(&'static str, Cow<'a, str>)>,
+    issued_access_key: Option<Cow<'a, str>>,
+    console_login: Option<Cow<'a, str>>,
+    mfa_used: Option<Cow<'a, str>>,
+}
+
+impl<'a> Gathered<'a> {
+    /// Keeps a string found at `at`.
+    pub(crate) fn keep(&mut self, at: At, text: Cow<'a, str>) {
+        match at {
+            At::Identity(IdentityPath::Field(field)) => {
+                if let Some(identity) = &mut self.identity {
+                    *identity.field(field) = Some(text);
+                }
+            }
+            At::Parameter(name) => self.parameters.push((name, text)),
+            At::IssuedAccessKey => self.issued_access_key = Some(text),
+            At::ConsoleLogin => self.console_login = Some(text),
+            At::MfaUsed => self.mfa_used = Some(text),
+            _ => {}
+        }
+    }
+
+    /// The derived fields, given the record's `eventSource`.
+    pub(crate) fn derive(&self, event_source: Option<&str>) -> Derived {
+        let nonempty = |s: &Option<Cow<'_, str>>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_string);
+        Derived {
+            actor: self.identity.as_ref().and_then(Identity::actor),
+            resource: event_source.and_then(|source| self.resource(source)),
+            issued_access_key: nonempty(&self.issued_access_key),
+            console_login: nonempty(&self.console_login),
+            mfa: self
+                .mfa_used
+                .as_deref()
+                .and_then(yes_or_no)
+                .or_else(|| self.identity.as_ref()?.mfa_authenticated()),
+        }
+    }
+
+    fn resource(&self, event_source: &str) -> Option<String> {
+        RESOURCE_PARAMETERS
+            .iter()
+            .filter(|(source, _)| *source == event_source)
+            .find_map(|(_, name)| {
+                self.parameters
+                    .iter()
+                    .find(|(kept, value)| kept == name && !value.is_empty())
+            })
+            .map(|(_, value)| value.to_string())
+    }
+}
+
+/// What trailsearch adds to a document from the record's own values.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Derived {
+    /// `trailsearch.actor`: who acted, one name whatever the identity type.
+    pub actor: Option<String>,
+    /// `trailsearch.resource`: the call's main resource, from
+    /// [`RESOURCE_PARAMETERS`].
+    pub resource: Option<String>,
+    /// `trailsearch.issued_access_key`: the access key of the credentials
+    /// the call issued (`responseElements.credentials.accessKeyId`).
+    pub issued_access_key: Option<String>,
+    /// `trailsearch.console_login`: a console sign-in's result.
+    pub console_login: Option<String>,
+    /// `trailsearch.mfa`: whether MFA was used to sign in
+    /// (`additionalEventData.MFAUsed`) or authenticated the session.
+    pub mfa: Option<bool>,
+}
+
+/// Gathers from a parsed record (the slow path's) with the same walk as the
+/// strict pass, so both paths derive the same fields.
+pub(crate) fn gathered_of(record: &Map<String, Value>) -> Gathered<'_> {
+    let mut gathered = Gathered::default();
+    for (name, value) in record {
+        let Some(at) = At::top(name) else { continue };
+        if matches!(at, At::Identity(_)) {
+            if !value.is_object() {
+                continue;
+            }
+            gathered.identity = Some(Identity::default());
+        }
+        crate::strict::gather(at, value, &mut gathered);
+    }
+    gathered
+}
+
+/// The derived fields of a record, as indexing derives them: for search
+/// results of documents indexed before a field existed.
+pub fn derive(record: &Value) -> Derived {
+    match record.as_object() {
+        Some(map) => gathered_of(map).derive(map.get("eventSource").and_then(Value::as_str)),
+        None => Derived::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn each_derived_field_comes_from_its_own_place() {
+        let derived = derive(&json!({
+            "eventSource": "rds.amazonaws.com",
+            "userIdentity": {"type": "IAMUser", "userName": "alice",
+                "sessionContext": {"attributes": {"mfaAuthenticated": "true"}}},
+            "requestParameters": {"skipFinalSnapshot": true, "dBClusterIdentifier": "c1",
+                "dBInstanceIdentifier": "prod-orders-db"},
+        }));
+        assert_eq!(
+            derived,
+            Derived {
+                actor: Some("alice".into()),
+                resource: Some("prod-orders-db".into()),
+                mfa: Some(true),
+                ..Derived::default()
+            }
+        );
+        let login = derive(&json!({"eventSource": "signin.amazonaws.com",
+            "responseElements": {"ConsoleLogin": "Failure"}, "additionalEventData": {"MFAUsed": "No"},
+            "userIdentity": {"sessionContext": {"attributes": {"mfaAuthenticated": "true"}}}}));
+        assert_eq!(login.console_login.as_deref(), Some("Failure"));
+        assert_eq!(login.mfa, Some(false), "the sign-in's own answer wins");
+        let assume = derive(&json!({"eventSource": "sts.amazonaws.com",
+            "requestParameters": {"roleArn": "arn:aws:iam::1:role/Admin", "roleSessionName": "bob"},
+            "responseElements": {"credentials": {"accessKeyId": "ASIAEXAMPLE", "sessionToken": "x"}}}));
+        assert_eq!(assume.issued_access_key.as_deref(), Some("ASIAEXAMPLE"));
+        assert_eq!(assume.resource.as_deref(), Some("arn:aws:iam::1:role/Admin"));
+        // A name of another service's table, or a non-string value, is no resource.
+        assert_eq!(
+            derive(&json!({"eventSource": "kms.amazonaws.com",
+                "requestParameters": {"bucketName": "b", "keyId": {"x": 1}}}))
+            .resource,
+            None
+        );
+        assert_eq!(derive(&json!("x")), Derived::default());
+    }
+}
