@@ -28,7 +28,7 @@ fn search_answers_the_three_questions() {
     let deleted = trailsearch(&prefix, &["search", "--event-name", "DeleteDBInstance"]).expect_code(0);
     assert_eq!(
         rows(&deleted),
-        ["2024-03-14T09:26:53Z arn:aws:iam::111122223333:user/alice DeleteDBInstance 203.0.113.42 prod-orders-db -"],
+        ["2024-03-14T09:26:53Z alice DeleteDBInstance 203.0.113.42 aws-cli prod-orders-db -"],
         "{deleted}"
     );
 
@@ -43,12 +43,11 @@ fn search_answers_the_three_questions() {
         ],
     )
     .expect_code(0);
-    let bob = "arn:aws:sts::111122223333:assumed-role/ops-admin/bob";
     assert_eq!(
         rows(&changed),
         [
-            format!("2024-03-14T11:40:05Z {bob} RevokeSecurityGroupIngress 198.51.100.7 sg-0a1b2c3d4e5f67890 -"),
-            format!("2024-03-14T11:02:17Z {bob} AuthorizeSecurityGroupIngress 198.51.100.7 sg-0a1b2c3d4e5f67890 -"),
+            "2024-03-14T11:40:05Z ops-admin/bob RevokeSecurityGroupIngress 198.51.100.7 console sg-0a1b2c3d4e5f67890 -",
+            "2024-03-14T11:02:17Z ops-admin/bob AuthorizeSecurityGroupIngress 198.51.100.7 console sg-0a1b2c3d4e5f67890 -",
         ],
         "{changed}"
     );
@@ -75,7 +74,7 @@ fn search_answers_the_three_questions() {
 
     let failing = trailsearch(&prefix, &["search", "--errors", "--user", "ci-deployer"]).expect_code(0);
     let row = |t: &str| {
-        format!("2024-03-15T02:00:0{t}Z arn:aws:iam::111122223333:user/ci-deployer GetParameter 192.0.2.10 /prod/db/password AccessDeniedException")
+        format!("2024-03-15T02:00:0{t}Z ci-deployer GetParameter 192.0.2.10 aws-cli /prod/db/password AccessDeniedException")
     };
     assert_eq!(rows(&failing), [row("3"), row("2"), row("1")], "{failing}");
 
@@ -120,6 +119,155 @@ fn search_answers_the_three_questions() {
     }
 }
 
+/// The blocks of `search --format detail` output, each as its lines.
+fn blocks(run: &Run) -> Vec<Vec<String>> {
+    run.stdout
+        .split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .map(|b| b.lines().map(str::to_string).collect())
+        .collect()
+}
+
+fn has(block: &[String], line: &str) {
+    assert!(
+        block.iter().any(|l| l == line),
+        "{line:?} not in\n{}",
+        block.join("\n")
+    );
+}
+
+/// Each question's detail view shows every item the investigator must see,
+/// with the planted incidents' exact values.
+#[test]
+fn search_detail_answers_each_question_in_full() {
+    let prefix = unique_prefix("search-detail");
+    ingest_fixtures(&prefix);
+
+    // An RDS instance disappeared: who, from what environment, when (UTC),
+    // which call, which instance.
+    let deleted = trailsearch(
+        &prefix,
+        &["search", "--event-name", "DeleteDBInstance", "--format", "detail"],
+    )
+    .expect_code(0);
+    let blocks_1 = blocks(&deleted);
+    assert_eq!(blocks_1.len(), 1, "{deleted}");
+    let block = &blocks_1[0];
+    for line in [
+        "2024-03-14T09:26:53Z  DeleteDBInstance  account 111122223333  us-east-1",
+        "  actor        alice",
+        "  identity     IAMUser arn:aws:iam::111122223333:user/alice",
+        "  access key   AKIAEXAMPLEALICE0001",
+        "  source ip    203.0.113.42",
+        "  user agent   aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0-1016-aws exe/x86_64.ubuntu.22 prompt/off command/rds.delete-db-instance [aws-cli]",
+        "  tls host     rds.us-east-1.amazonaws.com",
+        "  call         rds.amazonaws.com DeleteDBInstance (AwsApiCall, write)",
+        "  resource     prod-orders-db",
+        "                 \"skipFinalSnapshot\": true",
+        "  event id     8f2c1b9e-5d4a-4e7b-9c3f-1a2b3c4d5e01",
+    ] {
+        has(block, line);
+    }
+    assert_eq!(deleted.stderr.trim(), "1 of 1 events");
+
+    // A security group changed: who, with which credentials, the full
+    // request, the full response.
+    let changed = trailsearch(
+        &prefix,
+        &[
+            "search",
+            "--event-name",
+            "AuthorizeSecurityGroupIngress",
+            "--resource",
+            "sg-0a1b2c3d4e5f67890",
+            "--format",
+            "detail",
+        ],
+    )
+    .expect_code(0);
+    let blocks_2 = blocks(&changed);
+    assert_eq!(blocks_2.len(), 1, "{changed}");
+    let block = &blocks_2[0];
+    for line in [
+        "2024-03-14T11:02:17Z  AuthorizeSecurityGroupIngress  account 111122223333  us-east-1",
+        "  actor        ops-admin/bob",
+        "  identity     AssumedRole arn:aws:sts::111122223333:assumed-role/ops-admin/bob",
+        "  access key   ASIAEXAMPLEBOBCONSOLE",
+        "  issuer       Role arn:aws:iam::111122223333:role/ops-admin",
+        "  session      created 2024-03-14T10:51:33Z, MFA yes, console yes",
+        "  source ip    198.51.100.7",
+        "  call         ec2.amazonaws.com AuthorizeSecurityGroupIngress (AwsApiCall, write)",
+        "  resource     sg-0a1b2c3d4e5f67890",
+    ] {
+        has(block, line);
+    }
+    // The request and the response, whole and in order.
+    let text = block.join("\n");
+    let request = &text[text.find("  request      {").unwrap()..text.find("  response     {").unwrap()];
+    for part in [
+        "\"fromPort\": 22",
+        "\"cidrIp\": \"0.0.0.0/0\"",
+        "\"ipProtocol\": \"tcp\"",
+        "\"toPort\": 22",
+    ] {
+        assert!(request.contains(part), "{part} not in {request}");
+    }
+    let response = &text[text.find("  response     {").unwrap()..text.find("  event id").unwrap()];
+    for part in [
+        "\"_return\": true",
+        "\"securityGroupRuleId\": \"sgr-0fedcba9876543210\"",
+        "\"cidrIpv4\": \"0.0.0.0/0\"",
+    ] {
+        assert!(response.contains(part), "{part} not in {response}");
+    }
+
+    // The CLI fails inside a script: the error code and message, the
+    // environment, the time.
+    let failing = trailsearch(
+        &prefix,
+        &[
+            "search",
+            "--errors",
+            "--user",
+            "ci-deployer",
+            "--format",
+            "detail",
+        ],
+    )
+    .expect_code(0);
+    let blocks_3 = blocks(&failing);
+    assert_eq!(blocks_3.len(), 3, "{failing}");
+    for (block, t) in blocks_3.iter().zip(["3", "2", "1"]) {
+        for line in [
+            format!("2024-03-15T02:00:0{t}Z  GetParameter  account 111122223333  eu-west-1"),
+            "  error        AccessDeniedException".to_string(),
+            "  message      User: arn:aws:iam::111122223333:user/ci-deployer is not authorized to perform: ssm:GetParameter on resource: arn:aws:ssm:eu-west-1:111122223333:parameter/prod/db/password because no identity-based policy allows the ssm:GetParameter action".to_string(),
+            "  source ip    192.0.2.10".to_string(),
+            "  user agent   aws-cli/2.13.0 Python/3.11.4 Linux/5.15.0 exe/x86_64.ubuntu.20 prompt/off command/ssm.get-parameter [aws-cli]".to_string(),
+            "  resource     /prod/db/password".to_string(),
+        ] {
+            has(block, &line);
+        }
+    }
+
+    // CSV for spreadsheets: a header and one line per event.
+    let csv = trailsearch(
+        &prefix,
+        &["search", "--errors", "--user", "ci-deployer", "--format", "csv"],
+    )
+    .expect_code(0);
+    let lines: Vec<&str> = csv.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(
+        lines[0].starts_with("time,account,region,actor,arn,access_key,"),
+        "{csv}"
+    );
+    assert!(
+        lines[3].starts_with("2024-03-15T02:00:01Z,111122223333,eu-west-1,ci-deployer,arn:aws:iam::111122223333:user/ci-deployer,AKIAEXAMPLECIDEPLOY1,ssm.amazonaws.com,GetParameter,/prod/db/password,192.0.2.10,aws-cli,"),
+        "{csv}"
+    );
+}
+
 #[test]
 fn quickstart_prints_the_three_answers() {
     let mut command = std::process::Command::new(repo_root().join("scripts/quickstart"));
@@ -131,10 +279,15 @@ fn quickstart_prints_the_three_answers() {
     let run = run(command).expect_code(0);
     for expected in [
         r#"report: {"objects":44,"skipped_objects":1,"failed_objects":0,"events":3537,"filtered":0,"indexed":3533,"duplicates":2,"degraded":0,"dead_lettered":2,"failed_events":0}"#,
-        "2024-03-14T09:26:53Z  arn:aws:iam::111122223333:user/alice  DeleteDBInstance  203.0.113.42  prod-orders-db  -",
-        "AuthorizeSecurityGroupIngress  198.51.100.7  sg-0a1b2c3d4e5f67890",
-        "RevokeSecurityGroupIngress     198.51.100.7  sg-0a1b2c3d4e5f67890",
-        "2024-03-15T02:00:01Z  arn:aws:iam::111122223333:user/ci-deployer  GetParameter  192.0.2.10  /prod/db/password  AccessDeniedException",
+        "2024-03-14T09:26:53Z  DeleteDBInstance  account 111122223333  us-east-1",
+        "  actor        alice",
+        "  source ip    203.0.113.42",
+        "  resource     prod-orders-db",
+        "2024-03-14T11:02:17Z  AuthorizeSecurityGroupIngress  account 111122223333  us-east-1",
+        "  access key   ASIAEXAMPLEBOBCONSOLE",
+        "                       \"securityGroupRuleId\": \"sgr-0fedcba9876543210\",",
+        "2024-03-15T02:00:03Z  GetParameter  account 111122223333  eu-west-1",
+        "  error        AccessDeniedException",
     ] {
         assert!(run.stdout.contains(expected), "missing {expected:?}\n{run}");
     }
@@ -454,8 +607,14 @@ fn terminal_escapes_in_events_and_names_are_shown_not_obeyed() {
         "{table}"
     );
     assert!(table.stdout.contains("Delete\\u{1b}[8mBucket"), "{table}");
-    assert!(table.stdout.contains("user/\\u{1b}[2Kmallory"), "{table}");
+    assert!(table.stdout.contains("  \\u{1b}[2Kmallory  "), "{table}");
     assert!(table.stdout.contains("b\\u{9b}31m"), "{table}");
+    let detail = trailsearch(&prefix, &["search", "--format", "detail"]).expect_code(0);
+    assert!(
+        !detail.stdout.contains('\u{1b}') && !detail.stdout.contains('\u{9b}'),
+        "{detail}"
+    );
+    assert!(detail.stdout.contains("user/\\u{1b}[2Kmallory"), "{detail}");
 
     let exact = trailsearch(&prefix, &["search", "--format", "json"]).expect_code(0);
     let doc: Value = serde_json::from_str(exact.stdout.trim()).expect("one JSON line");

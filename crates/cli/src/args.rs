@@ -269,9 +269,20 @@ pub struct SearchArgs {
     /// Events to show at most.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
-    /// table, or json (one document per line).
+    /// table (one line per event), detail (everything of each event: who, with which credentials, from where, the call, the error, the request and response), json (one document per line) or csv.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: OutputFormat,
+    pub format: SearchFormat,
+    /// With --format detail: show long values and long requests and responses whole.
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchFormat {
+    Table,
+    Detail,
+    Json,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]

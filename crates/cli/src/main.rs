@@ -3,6 +3,7 @@
 mod args;
 mod cluster;
 mod deadletter;
+mod detail;
 mod display;
 mod ingest;
 mod kibana;

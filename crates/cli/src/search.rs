@@ -4,10 +4,11 @@ use std::io::Write;
 
 use anyhow::Context;
 use serde_json::Value;
-use trailsearch_mapping::SearchQuery;
+use trailsearch_mapping::{derive, Derived, SearchQuery};
 
-use crate::args::{ClusterArgs, OutputFormat, SearchArgs};
+use crate::args::{ClusterArgs, SearchArgs, SearchFormat};
 use crate::cluster::{connect, settings};
+use crate::detail;
 use crate::display::escape_controls;
 use crate::UsageError;
 
@@ -29,34 +30,50 @@ pub async fn run(args: &ClusterArgs, search: &SearchArgs) -> anyhow::Result<bool
         limit: search.limit,
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut rows: Vec<[String; 6]> = Vec::new();
+    let mut rows: Vec<[String; COLUMNS.len()]> = Vec::new();
     let mut write_error = None;
-    let total = sink
-        .search_pages(
-            &naming.pattern(),
-            &query,
-            search.page_size,
-            |source| match search.format {
-                // JSON lines stream out as pages arrive; a table needs every row to align.
-                OutputFormat::Json => {
-                    if write_error.is_none() {
-                        write_error = writeln!(out, "{source}").err();
-                    }
-                }
-                OutputFormat::Table => rows.push(row(source)),
-            },
+    if search.format == SearchFormat::Csv {
+        write_error = writeln!(
+            out,
+            "{}",
+            csv_line(CSV_COLUMNS.iter().map(|(name, _)| name.to_string()))
         )
+        .err();
+    }
+    let total = sink
+        .search_pages(&naming.pattern(), &query, search.page_size, |source| {
+            // Everything but the table streams out as pages arrive; a table
+            // needs every row to align.
+            let written = match search.format {
+                SearchFormat::Table => {
+                    rows.push(row(source));
+                    return;
+                }
+                SearchFormat::Json => writeln!(out, "{source}"),
+                SearchFormat::Detail => write!(out, "{}", detail::render(source, search.full)),
+                SearchFormat::Csv => writeln!(out, "{}", csv_row(source)),
+            };
+            if write_error.is_none() {
+                write_error = written.err();
+            }
+        })
         .await
         .with_context(|| format!("search over {} failed", naming.pattern()))?;
     if let Some(e) = write_error {
         return Err(e).context("cannot write to stdout");
     }
-    if search.format == OutputFormat::Table {
-        let width = terminal_size::terminal_size().map(|(w, _)| usize::from(w.0));
-        write!(out, "{}", render_table(&rows, width))?;
-        eprintln!("{} of {total} events", rows.len());
-    }
+    let shown = match search.format {
+        SearchFormat::Table => {
+            let width = terminal_size::terminal_size().map(|(w, _)| usize::from(w.0));
+            write!(out, "{}", render_table(&rows, width))?;
+            rows.len() as u64
+        }
+        _ => total.min(search.limit as u64),
+    };
     out.flush().context("cannot write to stdout")?;
+    if search.format != SearchFormat::Json {
+        eprintln!("{shown} of {total} events");
+    }
     Ok(true)
 }
 
@@ -85,11 +102,12 @@ fn check(search: &SearchArgs) -> Result<(), UsageError> {
     Ok(())
 }
 
-const COLUMNS: [(&str, usize); 6] = [
+const COLUMNS: [(&str, usize); 7] = [
     ("TIME", 20),
-    ("USER", 64),
+    ("ACTOR", 40),
     ("EVENT", 32),
     ("SOURCE IP", 39),
+    ("CLIENT", 14),
     ("RESOURCE", 48),
     ("ERROR", 32),
 ];
@@ -103,17 +121,27 @@ fn text(value: &Value) -> Option<String> {
     }
 }
 
-/// Who: the ARN, else the user name, principal or invoking service.
-fn user(source: &Value) -> String {
+/// Who: the actor as indexed (or as indexing names it, for documents from
+/// before the field), else the ARN, user name, principal or service.
+fn actor(source: &Value, derived: &Derived) -> String {
     let identity = &source["userIdentity"];
-    ["arn", "userName", "principalId", "invokedBy"]
-        .iter()
-        .find_map(|k| text(&identity[*k]))
+    text(&source["trailsearch"]["actor"])
+        .or_else(|| derived.actor.clone())
+        .or_else(|| {
+            ["arn", "userName", "principalId", "invokedBy"]
+                .iter()
+                .find_map(|k| text(&identity[*k]))
+        })
         .unwrap_or_else(|| "-".into())
 }
 
-/// What: the first resource ARN, else a request parameter that names one.
-fn resource(source: &Value) -> String {
+/// What: the main resource (`trailsearch.resource`, from the table of
+/// request parameters per service), else the first resource ARN, else a
+/// request parameter whose name says it names one.
+fn resource(source: &Value, derived: &Derived) -> String {
+    if let Some(resource) = text(&source["trailsearch"]["resource"]).or_else(|| derived.resource.clone()) {
+        return resource;
+    }
     if let Some(arn) = source["resources"]
         .as_array()
         .and_then(|r| r.iter().find_map(|r| text(&r["ARN"])))
@@ -135,17 +163,71 @@ fn resource(source: &Value) -> String {
     "-".into()
 }
 
-fn row(source: &Value) -> [String; 6] {
+fn row(source: &Value) -> [String; COLUMNS.len()] {
+    let derived = derive(source);
     let or_dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
     [
         or_dash(text(&source["eventTime"])),
-        user(source),
+        actor(source, &derived),
         or_dash(text(&source["eventName"]).or_else(|| text(&source["eventType"]))),
         or_dash(text(&source["sourceIPAddress"])),
-        resource(source),
+        or_dash(text(&source["trailsearch"]["client"])),
+        resource(source, &derived),
         or_dash(text(&source["errorCode"])),
     ]
     .map(|cell| escape_controls(&cell).into_owned())
+}
+
+/// The CSV columns and where each value is in a document.
+const CSV_COLUMNS: [(&str, &str); 15] = [
+    ("time", "eventTime"),
+    ("account", "recipientAccountId"),
+    ("region", "awsRegion"),
+    ("actor", "trailsearch.actor"),
+    ("arn", "userIdentity.arn"),
+    ("access_key", "userIdentity.accessKeyId"),
+    ("event_source", "eventSource"),
+    ("event_name", "eventName"),
+    ("resource", "trailsearch.resource"),
+    ("source_ip", "sourceIPAddress"),
+    ("client", "trailsearch.client"),
+    ("user_agent", "userAgent"),
+    ("error_code", "errorCode"),
+    ("error_message", "errorMessage"),
+    ("event_id", "eventID"),
+];
+
+fn csv_row(source: &Value) -> String {
+    let derived = derive(source);
+    csv_line(CSV_COLUMNS.iter().map(|(name, path)| {
+        let at = path.split('.').fold(source, |v, part| &v[part]);
+        match *name {
+            "actor" => text(at).or_else(|| derived.actor.clone()),
+            "resource" => text(at).or_else(|| derived.resource.clone()),
+            _ => text(at),
+        }
+        .unwrap_or_default()
+    }))
+}
+
+/// One RFC 4180 line. A cell a spreadsheet would run as a formula (`=`,
+/// `+`, `-`, `@` first: user agents and request values are chosen by
+/// callers) gets a leading `'`, as OWASP advises.
+fn csv_line(cells: impl Iterator<Item = String>) -> String {
+    cells
+        .map(|cell| {
+            let cell = match cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+                true => format!("'{cell}"),
+                false => cell,
+            };
+            if cell.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", cell.replace('"', "\"\""))
+            } else {
+                cell
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn cut(cell: &str, width: usize) -> String {
@@ -159,7 +241,7 @@ fn cut(cell: &str, width: usize) -> String {
 /// Column widths: each column's widest cell up to its cap; then, to fit a
 /// terminal, the widest columns give way first (never below 8 or the title;
 /// the time never).
-fn widths(rows: &[[String; 6]], terminal: Option<usize>) -> Vec<usize> {
+fn widths(rows: &[[String; COLUMNS.len()]], terminal: Option<usize>) -> Vec<usize> {
     let mut widths: Vec<usize> = COLUMNS
         .iter()
         .enumerate()
@@ -200,7 +282,7 @@ fn widths(rows: &[[String; 6]], terminal: Option<usize>) -> Vec<usize> {
 
 /// Aligned columns, long cells cut with an ellipsis; fitted to `terminal`
 /// columns when given.
-pub fn render_table(rows: &[[String; 6]], terminal: Option<usize>) -> String {
+pub fn render_table(rows: &[[String; COLUMNS.len()]], terminal: Option<usize>) -> String {
     let widths = widths(rows, terminal);
     let mut out = String::new();
     let mut line = |cells: Vec<String>| {
@@ -225,22 +307,24 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn table_rows_pick_user_and_resource() {
-        let a = json!({"eventTime": "2024-03-14T09:26:53Z", "eventName": "DeleteDBInstance",
-            "userIdentity": {"arn": "arn:aws:iam::111122223333:user/alice"}, "sourceIPAddress": "203.0.113.42",
-            "requestParameters": {"dBInstanceIdentifier": "prod-orders-db", "skipFinalSnapshot": true}});
+    fn table_rows_pick_actor_client_and_resource() {
+        let a = json!({"eventTime": "2024-03-14T09:26:53Z", "eventName": "DeleteDBInstance", "eventSource": "rds.amazonaws.com",
+            "userIdentity": {"type": "IAMUser", "userName": "alice", "arn": "arn:aws:iam::111122223333:user/alice"},
+            "sourceIPAddress": "203.0.113.42", "trailsearch": {"client": "aws-cli"},
+            "requestParameters": {"skipFinalSnapshot": true, "dBInstanceIdentifier": "prod-orders-db"}});
         let b = json!({"eventTime": "2024-03-15T02:00:01Z", "eventName": "GetParameter", "errorCode": "AccessDeniedException",
             "userIdentity": {"invokedBy": "x"}, "resources": [{"ARN": "arn:aws:ssm:eu-west-1:1:parameter/p"}]});
         let table = render_table(&[row(&a), row(&b)], None);
         let lines: Vec<&str> = table.lines().collect();
-        assert_eq!(lines.len(), 3);
-        assert!(lines[0].starts_with("TIME                  USER"), "{table}");
-        assert!(
-            lines[1].contains("arn:aws:iam::111122223333:user/alice  DeleteDBInstance  203.0.113.42"),
+        assert_eq!(
+            lines,
+            [
+                "TIME                  ACTOR  EVENT             SOURCE IP     CLIENT   RESOURCE                             ERROR",
+                "2024-03-14T09:26:53Z  alice  DeleteDBInstance  203.0.113.42  aws-cli  prod-orders-db                       -",
+                "2024-03-15T02:00:01Z  x      GetParameter      -             -        arn:aws:ssm:eu-west-1:1:parameter/p  AccessDeniedException",
+            ],
             "{table}"
         );
-        assert!(lines[1].contains("prod-orders-db"), "{table}");
-        assert!(lines[2].ends_with("AccessDeniedException"), "{table}");
         assert_eq!(cut("abcdef", 4), "abc…");
         // Fitted to 80 columns, every line fits and the time stays whole.
         let narrow = render_table(&[row(&a), row(&b)], Some(80));
@@ -250,6 +334,21 @@ mod tests {
         assert!(
             narrow.lines().nth(1).unwrap().starts_with("2024-03-14T09:26:53Z"),
             "{narrow}"
+        );
+    }
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        let event = json!({"eventTime": "2024-03-14T09:26:53Z", "eventName": "GetObject", "eventSource": "s3.amazonaws.com",
+            "userAgent": "=HYPERLINK(\"http://x\")", "errorMessage": "a, b\nc",
+            "requestParameters": {"bucketName": "b1"}, "userIdentity": {"type": "Root"}});
+        assert_eq!(
+            csv_row(&event),
+            "2024-03-14T09:26:53Z,,,root,,,s3.amazonaws.com,GetObject,b1,,,\"'=HYPERLINK(\"\"http://x\"\")\",,\"a, b\nc\","
+        );
+        assert_eq!(
+            csv_line(CSV_COLUMNS.iter().map(|(n, _)| n.to_string())),
+            "time,account,region,actor,arn,access_key,event_source,event_name,resource,source_ip,client,user_agent,error_code,error_message,event_id"
         );
     }
 }

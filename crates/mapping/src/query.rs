@@ -118,6 +118,7 @@ impl SearchQuery {
         if let Some(resource) = &self.resource {
             let name = escape_wildcard(resource);
             let any = [
+                json!({"term": {"trailsearch.resource": resource}}),
                 json!({"term": {"resources.ARN": resource}}),
                 // a name at the end of an ARN: ...:db:prod-orders-db, ...:parameter/prod/x
                 json!({"wildcard": {"resources.ARN": {"value": format!("*:{name}")}}}),
