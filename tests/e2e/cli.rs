@@ -278,7 +278,7 @@ fn quickstart_prints_the_three_answers() {
         .env_remove("TRAILSEARCH_INDEX_PREFIX");
     let run = run(command).expect_code(0);
     for expected in [
-        r#"report: {"objects":44,"skipped_objects":1,"failed_objects":0,"events":3537,"filtered":0,"indexed":3533,"duplicates":2,"degraded":0,"dead_lettered":2,"failed_events":0}"#,
+        r#"report: {"objects":44,"skipped_objects":1,"failed_objects":0,"events":3541,"filtered":0,"indexed":3537,"duplicates":2,"degraded":0,"dead_lettered":2,"failed_events":0}"#,
         "2024-03-14T09:26:53Z  DeleteDBInstance  account 111122223333  us-east-1",
         "  actor        alice",
         "  source ip    203.0.113.42",
@@ -288,6 +288,7 @@ fn quickstart_prints_the_three_answers() {
         "                       \"securityGroupRuleId\": \"sgr-0fedcba9876543210\",",
         "2024-03-15T02:00:03Z  GetParameter  account 111122223333  eu-west-1",
         "  error        AccessDeniedException",
+        "who: carol@example.com, signed in through SAML provider arn:aws:iam::111122223333:saml-provider/okta",
     ] {
         assert!(run.stdout.contains(expected), "missing {expected:?}\n{run}");
     }

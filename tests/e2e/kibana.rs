@@ -19,6 +19,7 @@ const SG_CHANGES: [&str; 2] = [
     "8f2c1b9e-5d4a-4e7b-9c3f-1a2b3c4d5e02",
     "8f2c1b9e-5d4a-4e7b-9c3f-1a2b3c4d5e03",
 ];
+const CHAIN_DELETION: &str = "8f2c1b9e-5d4a-4e7b-9c3f-1a2b3c4d5e10";
 const CLI_ERRORS: [&str; 3] = [
     "8f2c1b9e-5d4a-4e7b-9c3f-1a2b3c4d5e04",
     "8f2c1b9e-5d4a-4e7b-9c3f-1a2b3c4d5e05",
@@ -229,7 +230,11 @@ fn kibana_saved_searches_find_the_planted_events() {
 
     // The three seed questions.
     let deletions = check("resource-deletions");
-    assert_eq!(ids(&deletions), BTreeSet::from([RDS_DELETION.to_string()]));
+    // The RDS instance, and the bucket the credential chain's last hop deleted.
+    assert_eq!(
+        ids(&deletions),
+        BTreeSet::from([RDS_DELETION.to_string(), CHAIN_DELETION.to_string()])
+    );
     assert!(names(&deletions).iter().all(|n| !n.starts_with("Describe")));
     assert_eq!(
         deletions.len() as u64,
@@ -842,7 +847,7 @@ fn kibana_visualizations_aggregate_the_corpus() {
                 assert_eq!(get("Write"), total(&prefix, json!({"term": {"readOnly": false}})));
                 assert_eq!(
                     (get("Read"), get("Write"), get("No readOnly field")),
-                    (3017, 511, 5)
+                    (3020, 512, 5)
                 );
                 assert_eq!(
                     sum(&rows, |_| true),
@@ -866,7 +871,7 @@ fn kibana_visualizations_aggregate_the_corpus() {
                         named("console", MISSING, 453),
                         named("aws-service", MISSING, 450),
                         named("other", MISSING, 445),
-                        named("aws-cli", "aws-cli", 426),
+                        named("aws-cli", "aws-cli", 430),
                         named("terraform", "Terraform", 293),
                     ]
                 );
@@ -1418,7 +1423,7 @@ fn kibana_investigation_filters_narrow_as_their_labels_say() {
         counts["Writes only"],
         total(&prefix, json!({"term": {"readOnly": false}}))
     );
-    assert_eq!(counts["Writes only"], 511);
+    assert_eq!(counts["Writes only"], 512);
     assert_eq!(counts["Failures only"], 176);
     assert_eq!(
         counts["Not AWS services"],

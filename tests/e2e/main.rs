@@ -14,3 +14,4 @@ mod lambda_runtime;
 mod mapping;
 mod node_kill;
 mod s3;
+mod trace;

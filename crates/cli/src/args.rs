@@ -29,6 +29,8 @@ pub enum Command {
     Ingest(IngestArgs),
     /// Search indexed events, newest first.
     Search(SearchArgs),
+    /// Who really did it: follow an event's credentials back through the calls that issued them (role hops, accounts, federation) to a person, an AWS service, or the edge of the indexed time.
+    Trace(TraceArgs),
     /// Delete event indices whose name date is older than the given age.
     Prune(PruneArgs),
     /// Kibana / OpenSearch Dashboards saved objects (index pattern, searches, visualizations, dashboards).
@@ -251,6 +253,9 @@ pub struct SearchArgs {
     /// A user: ARN, user name, principal ID, access key, or a name in an ARN (alice, ops-admin/bob).
     #[arg(long)]
     pub user: Option<String>,
+    /// With --user: also the events made with any credentials issued to that user, through every role hop.
+    #[arg(long, requires = "user")]
+    pub follow_sessions: bool,
     /// Only failed calls.
     #[arg(long)]
     pub errors: bool,
@@ -275,6 +280,16 @@ pub struct SearchArgs {
     /// With --format detail: show long values and long requests and responses whole.
     #[arg(long)]
     pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The eventID of the call to trace.
+    #[arg(value_name = "EVENT_ID")]
+    pub event_id: String,
+    /// table (the chain, newest first, and who is behind it) or json (one object: hops, origin).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -18,7 +18,20 @@ pub async fn run(args: &ClusterArgs, search: &SearchArgs) -> anyhow::Result<bool
     check(search)?;
     let cluster = connect(&settings).await?;
     let sink = cluster.sink(&settings, naming.clone());
+    let session_keys = match (&search.user, search.follow_sessions) {
+        (Some(user), true) => sink
+            .session_keys(&naming.pattern(), user, search.page_size)
+            .await
+            .with_context(|| {
+                format!(
+                    "following the sessions of {user} over {} failed",
+                    naming.pattern()
+                )
+            })?,
+        _ => Vec::new(),
+    };
     let query = SearchQuery {
+        session_keys,
         from: search.from,
         to: search.to,
         event_names: search.event_name.clone(),
@@ -28,6 +41,7 @@ pub async fn run(args: &ClusterArgs, search: &SearchArgs) -> anyhow::Result<bool
         resource: search.resource.clone(),
         lucene: search.query.clone(),
         limit: search.limit,
+        issuing_only: false,
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut rows: Vec<[String; COLUMNS.len()]> = Vec::new();

@@ -178,6 +178,7 @@ pub const TRAILSEARCH_FIELDS: &[Field] = &[
     f("actor", Keyword),
     f("resource", Keyword),
     f("issued_access_key", Keyword),
+    f("issued_session", Keyword),
     f("console_login", Keyword),
     f("mfa", Boolean),
     f("client", Keyword),

@@ -791,6 +791,7 @@ impl Additions {
             (&b",\"actor\":"[..], &derived.actor),
             (b",\"resource\":", &derived.resource),
             (b",\"issued_access_key\":", &derived.issued_access_key),
+            (b",\"issued_session\":", &derived.issued_session),
             (b",\"console_login\":", &derived.console_login),
         ];
         for (member, value) in strings {

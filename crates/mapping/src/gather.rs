@@ -1,6 +1,6 @@
 //! The few values of a record that become real fields of their own
-//! (`trailsearch.actor`, `.resource`, `.issued_access_key`, `.console_login`,
-//! `.mfa`), gathered by the strict walk as it passes (see `strict.rs`), so
+//! (`trailsearch.actor`, `.resource`, `.issued_access_key`, `.issued_session`,
+//! `.console_login`, `.mfa`), gathered by the strict walk as it passes (see `strict.rs`), so
 //! they cost no second parse. Keys inside free-shaped objects cannot be
 //! Discover columns or terms aggregations; these can, on every flavour.
 
@@ -81,10 +81,13 @@ pub(crate) enum At {
     Request,
     Response,
     Credentials,
+    /// `assumedRoleUser` or `federatedUser` in the response.
+    IssuedTo,
     Additional,
     /// A request parameter named in [`RESOURCE_PARAMETERS`].
     Parameter(&'static str),
     IssuedAccessKey,
+    IssuedSession,
     ConsoleLogin,
     MfaUsed,
 }
@@ -110,6 +113,8 @@ impl At {
                 .find(|(_, name)| *name == key)
                 .map(|(_, name)| At::Parameter(name)),
             (At::Response, "credentials") => Some(At::Credentials),
+            (At::Response, "assumedRoleUser" | "federatedUser") => Some(At::IssuedTo),
+            (At::IssuedTo, "arn") => Some(At::IssuedSession),
             (At::Response, "ConsoleLogin") => Some(At::ConsoleLogin),
             (At::Credentials, "accessKeyId") => Some(At::IssuedAccessKey),
             (At::Additional, "MFAUsed") => Some(At::MfaUsed),
@@ -126,6 +131,7 @@ pub(crate) struct Gathered<'a> {
     /// Request parameters that may name the main resource.
     parameters: Vec<(&'static str, Cow<'a, str>)>,
     issued_access_key: Option<Cow<'a, str>>,
+    issued_session: Option<Cow<'a, str>>,
     console_login: Option<Cow<'a, str>>,
     mfa_used: Option<Cow<'a, str>>,
 }
@@ -141,6 +147,7 @@ impl<'a> Gathered<'a> {
             }
             At::Parameter(name) => self.parameters.push((name, text)),
             At::IssuedAccessKey => self.issued_access_key = Some(text),
+            At::IssuedSession => self.issued_session = Some(text),
             At::ConsoleLogin => self.console_login = Some(text),
             At::MfaUsed => self.mfa_used = Some(text),
             _ => {}
@@ -154,6 +161,7 @@ impl<'a> Gathered<'a> {
             actor: self.identity.as_ref().and_then(Identity::actor),
             resource: event_source.and_then(|source| self.resource(source)),
             issued_access_key: nonempty(&self.issued_access_key),
+            issued_session: nonempty(&self.issued_session),
             console_login: nonempty(&self.console_login),
             mfa: self
                 .mfa_used
@@ -187,6 +195,11 @@ pub struct Derived {
     /// `trailsearch.issued_access_key`: the access key of the credentials
     /// the call issued (`responseElements.credentials.accessKeyId`).
     pub issued_access_key: Option<String>,
+    /// `trailsearch.issued_session`: the ARN of the session or federated
+    /// user the call issued (`responseElements.assumedRoleUser.arn`,
+    /// `.federatedUser.arn`): console and Identity Center sessions are used
+    /// with another key than the one issued, so `trace` also looks there.
+    pub issued_session: Option<String>,
     /// `trailsearch.console_login`: a console sign-in's result.
     pub console_login: Option<String>,
     /// `trailsearch.mfa`: whether MFA was used to sign in
@@ -252,6 +265,13 @@ mod tests {
             "requestParameters": {"roleArn": "arn:aws:iam::1:role/Admin", "roleSessionName": "bob"},
             "responseElements": {"credentials": {"accessKeyId": "ASIAEXAMPLE", "sessionToken": "x"}}}));
         assert_eq!(assume.issued_access_key.as_deref(), Some("ASIAEXAMPLE"));
+        assert_eq!(assume.issued_session, None);
+        let federation = derive(&json!({"responseElements": {
+            "federatedUser": {"arn": "arn:aws:sts::1:federated-user/carol", "federatedUserId": "1:carol"}}}));
+        assert_eq!(
+            federation.issued_session.as_deref(),
+            Some("arn:aws:sts::1:federated-user/carol")
+        );
         assert_eq!(assume.resource.as_deref(), Some("arn:aws:iam::1:role/Admin"));
         // A name of another service's table, or a non-string value, is no resource.
         assert_eq!(

@@ -44,6 +44,7 @@ mod kibana;
 mod query;
 mod strict;
 mod template;
+pub mod trace;
 
 pub use crate::{
     actor::Identity,

@@ -15,6 +15,11 @@ pub struct SearchQuery {
     /// A user: an ARN, user name, principal ID, access key, or a name
     /// inside an ARN (`alice`, `ops-admin/bob`, `ops-admin`).
     pub user: Option<String>,
+    /// Credentials issued to the user (`--follow-sessions`): events made
+    /// with any of these access keys count as the user's too.
+    pub session_keys: Vec<String>,
+    /// Only calls that issued credentials (`trailsearch.issued_access_key`).
+    pub issuing_only: bool,
     /// Only failed calls (`errorCode` or `errorMessage` present).
     pub errors_only: bool,
     /// Where calls came from: an IP address or CIDR range (`source.ip`), or
@@ -105,8 +110,14 @@ impl SearchQuery {
                 // a role session name inside the principal ID (AROA...:bob)
                 json!({"wildcard": {"userIdentity.principalId": {"value": format!("*:{name}")}}}),
             ];
-            let any: Vec<Value> = exact.into_iter().chain(inside).collect();
+            let mut any: Vec<Value> = exact.into_iter().chain(inside).collect();
+            if !self.session_keys.is_empty() {
+                any.push(json!({"terms": {"userIdentity.accessKeyId": self.session_keys}}));
+            }
             filters.push(json!({"bool": {"should": any, "minimum_should_match": 1}}));
+        }
+        if self.issuing_only {
+            filters.push(json!({"exists": {"field": "trailsearch.issued_access_key"}}));
         }
         if let Some(source) = &self.source {
             let mut any = vec![json!({"term": {"sourceIPAddress": source}})];

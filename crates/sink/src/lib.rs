@@ -34,6 +34,7 @@ mod kibana;
 mod retention;
 mod retry;
 mod setup;
+mod trace;
 mod transport;
 
 pub use crate::{
@@ -56,6 +57,7 @@ pub use crate::{
     retention::{indices_to_prune, prune_indices},
     retry::{Backoff, RetryPolicy},
     setup::{conflicting_template, glob_match, install_templates, template_installed, TemplateChange},
+    trace::Trace,
     transport::{
         chain, cluster_reason, gzip, redact_url, RequestBody, Response, Transport, TransportConfig,
         ANSWER_LIMIT,
