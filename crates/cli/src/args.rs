@@ -57,7 +57,7 @@ pub struct SetupArgs {
 
 fn parse_kibana_flavour(text: &str) -> Result<KibanaFlavour, String> {
     text.parse()
-        .map_err(|e: trailsearch_mapping::ConfigError| e.to_string())
+        .map_err(|e: trailsearch_kibana::UnknownFlavour| e.to_string())
 }
 
 #[derive(Debug, Args)]

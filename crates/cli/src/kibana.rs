@@ -4,7 +4,8 @@ use std::io::Write;
 
 use anyhow::Context;
 use trailsearch_ingest::Settings;
-use trailsearch_mapping::{saved_objects, saved_objects_ndjson, Granularity, IndexNaming, KibanaFlavour};
+use trailsearch_kibana::{saved_objects, saved_objects_ndjson, KibanaFlavour};
+use trailsearch_mapping::{Granularity, IndexNaming};
 use trailsearch_sink::{Auth, KibanaClient, TransportConfig};
 
 use crate::args::{ClusterArgs, KibanaArgs, KibanaCommand};

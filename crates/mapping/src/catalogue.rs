@@ -204,3 +204,63 @@ pub fn free_shaped_fields() -> impl Iterator<Item = &'static str> {
         .filter(|field| field.ty == FreeShaped)
         .map(|field| field.name)
 }
+
+/// Whether `path` names a field of the catalogue: a mapped field or alias
+/// (`userIdentity.arn`, `event.outcome`, `trailsearch.source.key`), or a leaf
+/// inside a free-shaped object (`requestParameters.groupId`).
+pub fn catalogue_path(path: &str) -> bool {
+    fn walk(fields: &[Field], parts: &[&str]) -> bool {
+        let Some((first, rest)) = parts.split_first() else {
+            return false;
+        };
+        let Some(field) = fields.iter().find(|f| f.name == *first) else {
+            return false;
+        };
+        match (field.ty, rest.is_empty()) {
+            (_, true) => true,
+            (FieldType::FreeShaped, false) => true,
+            (FieldType::Object(children) | FieldType::ObjectArray(children), false) => walk(children, rest),
+            _ => false,
+        }
+    }
+    let parts: Vec<&str> = path.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return false;
+    }
+    if parts[0] == "trailsearch" {
+        return walk(TRAILSEARCH_FIELDS, &parts[1..]);
+    }
+    walk(CLOUDTRAIL_FIELDS, &parts) || walk(ADDED_FIELDS, &parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_paths_know_mapped_fields_aliases_and_free_shaped_leaves() {
+        for path in [
+            "eventName",
+            "userIdentity.arn",
+            "userIdentity.sessionContext.sessionIssuer.arn",
+            "resources.ARN",
+            "event.outcome",
+            "cloud.account.id",
+            "requestParameters.groupId",
+            "additionalEventData.MFAUsed",
+            "trailsearch.source.key",
+        ] {
+            assert!(catalogue_path(path), "{path}");
+        }
+        for path in [
+            "eventname",
+            "userIdentity.nope",
+            "eventName.sub",
+            "",
+            "event.",
+            "trailsearch.x",
+        ] {
+            assert!(!catalogue_path(path), "{path}");
+        }
+    }
+}

@@ -42,7 +42,4 @@ pub enum ConfigError {
     /// Unknown granularity.
     #[error("granularity {0:?} is not one of: day, month")]
     Granularity(String),
-    /// Unknown dashboards product.
-    #[error("{0:?} is not a Kibana flavour: use kibana or osd")]
-    KibanaFlavour(String),
 }

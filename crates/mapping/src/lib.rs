@@ -5,8 +5,9 @@ This crate owns the **field catalogue** ([`CLOUDTRAIL_FIELDS`], [`ADDED_FIELDS`]
 and everything generated from it: the index templates per cluster [`Flavour`]
 ([`index_template`]), index names ([`IndexNaming`]), `_id`s ([`document_id`]),
 document shaping ([`Shaper`] turns a record's bytes into a [`Document`]) and
-search bodies ([`SearchQuery`]), and the Kibana / OpenSearch Dashboards
-saved objects ([`saved_objects`]). It knows nothing of networks: the `sink` crate
+search bodies ([`SearchQuery`], and [`trace`]'s credential-chain requests).
+The Kibana / OpenSearch Dashboards saved objects are generated from the
+catalogue by the `kibana` crate. It knows nothing of networks: the `sink` crate
 sends what this crate builds.
 
 Why it decides so much client-side: real clusters reject values longer than
@@ -40,7 +41,6 @@ mod fingerprint;
 mod gather;
 mod geo;
 mod index;
-mod kibana;
 mod query;
 mod strict;
 mod template;
@@ -50,8 +50,8 @@ pub use crate::{
     actor::Identity,
     agent::{classify as classify_user_agent, Agent, CLIENTS},
     catalogue::{
-        cloudtrail_field, free_shaped_fields, Field, FieldType, ADDED_FIELDS, CLOUDTRAIL_FIELDS,
-        TRAILSEARCH_FIELDS,
+        catalogue_path, cloudtrail_field, free_shaped_fields, Field, FieldType, ADDED_FIELDS,
+        CLOUDTRAIL_FIELDS, TRAILSEARCH_FIELDS,
     },
     document::{document_id, Document, DocumentKind, EventFacts, Provenance, Shaped, Shaper, MAX_TERM_BYTES},
     error::{ConfigError, ShapeError},
@@ -59,10 +59,6 @@ pub use crate::{
     gather::{derive, Derived, RESOURCE_PARAMETERS},
     geo::{is_public, Locate, Location},
     index::{Granularity, IndexNaming},
-    kibana::{
-        catalogue_path, saved_objects, saved_objects_ndjson, saved_searches, KibanaFlavour, SavedSearch,
-        DEFAULT_KIBANA_PREFIX,
-    },
     query::SearchQuery,
     template::{
         deadletter_mappings, deadletter_template, defined_field_paths, index_template,

@@ -10,7 +10,7 @@ use crate::error::SinkError;
 use crate::transport::{RequestBody, Transport, TransportConfig};
 
 /// Which product answers; the mapping crate writes the saved objects per product.
-pub use trailsearch_mapping::KibanaFlavour;
+pub use trailsearch_kibana::KibanaFlavour;
 
 /// What `GET /api/status` says.
 #[derive(Debug, Clone, PartialEq, Eq)]

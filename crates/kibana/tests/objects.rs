@@ -6,10 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
-use trailsearch_mapping::{
-    defined_field_paths, mappings, saved_objects, saved_objects_ndjson, Flavour, Granularity, IndexNaming,
-    KibanaFlavour,
-};
+use trailsearch_kibana::{saved_objects, saved_objects_ndjson, KibanaFlavour};
+use trailsearch_mapping::{defined_field_paths, mappings, Flavour, Granularity, IndexNaming};
 
 const PRODUCTS: [KibanaFlavour; 2] = [KibanaFlavour::Kibana, KibanaFlavour::OpenSearchDashboards];
 

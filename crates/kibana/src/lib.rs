@@ -1,5 +1,6 @@
 //! Saved objects for Kibana and OpenSearch Dashboards, generated from the
-//! field catalogue: an index pattern over `<prefix>-*`, saved searches
+//! mapping crate's field catalogue (this crate knows the products' formats;
+//! the mapping crate knows the index): an index pattern over `<prefix>-*`, saved searches
 //! (Lucene), aggregation-based visualizations, a map of source locations and
 //! two dashboards.
 //!
@@ -16,16 +17,19 @@
 
 use serde_json::{json, Value};
 
-use crate::catalogue::{Field, FieldType, ADDED_FIELDS, CLOUDTRAIL_FIELDS, TRAILSEARCH_FIELDS};
-use crate::error::ConfigError;
-use crate::index::IndexNaming;
+use trailsearch_mapping::{catalogue_path, IndexNaming};
+
+/// A name that is no dashboards product.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a Kibana flavour: use kibana or osd")]
+pub struct UnknownFlavour(pub String);
 
 /// Which dashboards product: the one the saved objects are written for, and
 /// the one `setup --kibana-url` talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KibanaFlavour {
-    /// Kibana (7.x, 8.x).
+    /// Kibana (7.10 to 9.x).
     Kibana,
     /// OpenSearch Dashboards (1.x, 2.x, 3.x).
     OpenSearchDashboards,
@@ -65,13 +69,82 @@ impl std::fmt::Display for KibanaFlavour {
 }
 
 impl std::str::FromStr for KibanaFlavour {
-    type Err = ConfigError;
-    fn from_str(s: &str) -> Result<Self, ConfigError> {
+    type Err = UnknownFlavour;
+    fn from_str(s: &str) -> Result<Self, UnknownFlavour> {
         match s {
             "kibana" => Ok(KibanaFlavour::Kibana),
             "osd" | "opensearch-dashboards" => Ok(KibanaFlavour::OpenSearchDashboards),
-            other => Err(ConfigError::KibanaFlavour(other.to_string())),
+            other => Err(UnknownFlavour(other.to_string())),
         }
+    }
+}
+
+/// What a product at a version takes: the objects to send and what to say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// Whether Kibana's map goes too.
+    pub with_map: bool,
+    /// Why something is left out, or why the import may not hold.
+    pub warning: Option<String>,
+}
+
+/// `major.minor` of a version number (`8.15.3`, `9.0.0-SNAPSHOT`).
+fn major_minor(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.split(['.', '-']);
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    Some((major, minor))
+}
+
+/// What to import into `flavour` at `version` (from `GET /api/status`;
+/// `None` when it was not told).
+///
+/// Kibana refuses a whole import when one object is in a layout newer than
+/// it knows (422 "belongs to a more recent version of Kibana"): the map is
+/// in 8.1's layout, so Kibana 7.10 to 8.0 get everything but the map. Every
+/// other object is in the 7.10 layout, which Kibana 7.10 to 9.x migrate on
+/// import (Kibana 9 still registers those migrations); older Kibana cannot
+/// read it. Dashboards 1 to 3 read the 7.10 layout they forked from.
+pub fn choose(flavour: KibanaFlavour, version: Option<&str>) -> Result<Choice, String> {
+    let full = Choice {
+        with_map: true,
+        warning: None,
+    };
+    let Some(version) = version else {
+        return Ok(full);
+    };
+    let Some((major, minor)) = major_minor(version) else {
+        return Ok(Choice {
+            with_map: true,
+            warning: Some(format!(
+                "{} answered version {version:?}, which is no version number: importing everything",
+                flavour.product()
+            )),
+        });
+    };
+    match (flavour, major, minor) {
+        (KibanaFlavour::Kibana, ..=6, _) | (KibanaFlavour::Kibana, 7, ..=9) => Err(format!(
+            "Kibana {version} is older than 7.10, the oldest layout the saved objects are written in: \
+             upgrade Kibana, or leave out --kibana-url"
+        )),
+        (KibanaFlavour::Kibana, 7, _) | (KibanaFlavour::Kibana, 8, 0) => Ok(Choice {
+            with_map: false,
+            warning: Some(format!(
+                "Kibana {version} cannot import the \"{MAP_TITLE}\" map (written in Kibana 8.1's layout, \
+                 which Kibana before 8.1 refuses, failing the whole import): importing everything else; \
+                 the overview dashboard has no map panel. Kibana 8.1 or later takes the map too."
+            )),
+        }),
+        (KibanaFlavour::Kibana, 8..=9, _) => Ok(full),
+        (KibanaFlavour::OpenSearchDashboards, 1..=3, _) => Ok(full),
+        _ => Ok(Choice {
+            with_map: true,
+            warning: Some(format!(
+                "{} {version} is newer than the versions the saved objects are written for (Kibana 7.10 \
+                 to 9.x, OpenSearch Dashboards 1 to 3): importing them all; check what it refuses",
+                flavour.product()
+            )),
+        }),
     }
 }
 
@@ -113,34 +186,6 @@ mod names {
     pub const AS_NUMBER: &str = "source.as.number";
 }
 use names::*;
-
-/// Whether `path` names a field of the catalogue: a mapped field or alias
-/// (`userIdentity.arn`, `event.outcome`, `trailsearch.source.key`), or a leaf
-/// inside a free-shaped object (`requestParameters.groupId`).
-pub fn catalogue_path(path: &str) -> bool {
-    fn walk(fields: &[Field], parts: &[&str]) -> bool {
-        let Some((first, rest)) = parts.split_first() else {
-            return false;
-        };
-        let Some(field) = fields.iter().find(|f| f.name == *first) else {
-            return false;
-        };
-        match (field.ty, rest.is_empty()) {
-            (_, true) => true,
-            (FieldType::FreeShaped, false) => true,
-            (FieldType::Object(children) | FieldType::ObjectArray(children), false) => walk(children, rest),
-            _ => false,
-        }
-    }
-    let parts: Vec<&str> = path.split('.').collect();
-    if parts.iter().any(|p| p.is_empty()) {
-        return false;
-    }
-    if parts[0] == "trailsearch" {
-        return walk(TRAILSEARCH_FIELDS, &parts[1..]);
-    }
-    walk(CLOUDTRAIL_FIELDS, &parts) || walk(ADDED_FIELDS, &parts)
-}
 
 /// A catalogue field, for use in a saved object.
 fn field(path: &'static str) -> &'static str {
@@ -1041,6 +1086,13 @@ fn dashboard(
 /// pattern, the saved searches, the visualizations (for Dashboards, the
 /// coordinate map among them), Kibana's map, the dashboards.
 pub fn saved_objects(index_naming: &IndexNaming, flavour: KibanaFlavour) -> Vec<Value> {
+    saved_objects_for(index_naming, flavour, true)
+}
+
+/// The saved objects, without Kibana's map when `with_map` is false (for
+/// Kibana before 8.1, which refuses the map's layout and with it the whole
+/// import); the overview dashboard then has no map panel.
+pub fn saved_objects_for(index_naming: &IndexNaming, flavour: KibanaFlavour, with_map: bool) -> Vec<Value> {
     let naming = Naming::new(index_naming);
     let index_pattern_id = format!("{}-index-pattern", naming.id_base);
     let mut objects = vec![object(
@@ -1104,6 +1156,7 @@ pub fn saved_objects(index_naming: &IndexNaming, flavour: KibanaFlavour) -> Vec<
         w,
         h,
     };
+    let with_map = with_map || flavour == KibanaFlavour::OpenSearchDashboards;
     let map_panel = |x, y, w, h| match flavour {
         KibanaFlavour::Kibana => Panel {
             kind: "map",
@@ -1115,11 +1168,11 @@ pub fn saved_objects(index_naming: &IndexNaming, flavour: KibanaFlavour) -> Vec<
         },
         KibanaFlavour::OpenSearchDashboards => vis(MAP_SLUG, x, y, w, h),
     };
-    if flavour == KibanaFlavour::Kibana {
+    if flavour == KibanaFlavour::Kibana && with_map {
         objects.push(kibana_map(&naming, &index_pattern_id));
     }
     // Who, from where and with what in the middle; the errors' detail last.
-    let overview = [
+    let overview: Vec<Panel> = [
         vis("events-over-time", 0, 0, 48, 12),
         vis("read-vs-write", 0, 12, 16, 13),
         vis("errors-by-code", 16, 12, 32, 13),
@@ -1142,7 +1195,10 @@ pub fn saved_objects(index_naming: &IndexNaming, flavour: KibanaFlavour) -> Vec<
             w: 48,
             h: 16,
         },
-    ];
+    ]
+    .into_iter()
+    .filter(|panel| with_map || panel.kind != "map")
+    .collect();
     objects.push(dashboard(
         &naming,
         &index_pattern_id,
@@ -1210,8 +1266,13 @@ pub fn saved_objects(index_naming: &IndexNaming, flavour: KibanaFlavour) -> Vec<
 /// The saved objects as NDJSON: one object per line, each line ending in a
 /// newline; the bytes are the same on every run.
 pub fn saved_objects_ndjson(index_naming: &IndexNaming, flavour: KibanaFlavour) -> String {
+    ndjson(&saved_objects(index_naming, flavour))
+}
+
+/// Objects as NDJSON, one per line.
+pub fn ndjson(objects: &[Value]) -> String {
     let mut out = String::new();
-    for object in saved_objects(index_naming, flavour) {
+    for object in objects {
         out.push_str(&object.to_string());
         out.push('\n');
     }
@@ -1223,35 +1284,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn catalogue_paths_know_mapped_fields_aliases_and_free_shaped_leaves() {
-        for path in [
-            "eventName",
-            "userIdentity.arn",
-            "userIdentity.sessionContext.sessionIssuer.arn",
-            "resources.ARN",
-            "event.outcome",
-            "cloud.account.id",
-            "requestParameters.groupId",
-            "additionalEventData.MFAUsed",
-            "trailsearch.source.key",
-        ] {
-            assert!(catalogue_path(path), "{path}");
+    fn each_version_gets_what_it_can_import() {
+        let kibana = |v: &str| choose(KibanaFlavour::Kibana, Some(v));
+        assert!(kibana("7.9.3").unwrap_err().contains("older than 7.10"));
+        for old in ["7.10.2", "7.17.18", "8.0.1"] {
+            let choice = kibana(old).unwrap();
+            assert!(!choice.with_map, "{old}");
+            assert!(choice
+                .warning
+                .unwrap()
+                .contains("Kibana 8.1 or later takes the map too"));
         }
-        for path in [
-            "eventname",
-            "userIdentity.nope",
-            "eventName.sub",
-            "",
-            "event.",
-            "trailsearch.x",
-        ] {
-            assert!(!catalogue_path(path), "{path}");
+        for current in ["8.1.0", "8.15.3", "8.19.4", "9.1.2", "9.0.0-SNAPSHOT"] {
+            assert_eq!(
+                kibana(current).unwrap(),
+                Choice {
+                    with_map: true,
+                    warning: None
+                },
+                "{current}"
+            );
         }
+        assert!(kibana("10.0.0").unwrap().warning.unwrap().contains("newer than"));
+        assert!(choose(KibanaFlavour::OpenSearchDashboards, Some("2.17.0"))
+            .unwrap()
+            .warning
+            .is_none());
+        assert!(choose(KibanaFlavour::Kibana, None).unwrap().with_map);
+        assert!(kibana("banana").unwrap().warning.is_some());
+        // Without the map, nothing refers to it.
+        let naming = IndexNaming::new("cloudtrail", trailsearch_mapping::Granularity::Day).unwrap();
+        let objects = saved_objects_for(&naming, KibanaFlavour::Kibana, false);
+        assert_eq!(
+            objects.len(),
+            saved_objects(&naming, KibanaFlavour::Kibana).len() - 1
+        );
+        assert!(!ndjson(&objects).contains("\"map\""));
     }
 
     #[test]
     fn other_prefixes_carry_their_prefix_in_ids_and_titles() {
-        let naming = IndexNaming::new("prod-ct", crate::Granularity::Day).unwrap();
+        let naming = IndexNaming::new("prod-ct", trailsearch_mapping::Granularity::Day).unwrap();
         let objects = saved_objects(&naming, KibanaFlavour::Kibana);
         assert_eq!(objects[0]["attributes"]["title"], "prod-ct-*");
         assert_eq!(objects[0]["id"], "trailsearch-prod-ct-index-pattern");
