@@ -1603,21 +1603,27 @@ fn kibana_setup_reports_refused_objects_and_undetectable_products() {
     );
 
     // A status that names no product (Kibana's answer to anonymous callers):
-    // setup says to pass --kibana-flavour; with it, no status is asked.
+    // setup says to pass --kibana-flavour; with it, everything is imported
+    // (the answer names no version either).
     let redacted = Stub::start(&[&["--flavour", "redacted"][..], &STUB_CREDENTIALS[..]].concat());
     let run = setup_with(&prefix, &redacted, &[]).expect_code(1);
     assert!(run.stderr.contains("--kibana-flavour kibana|osd"), "{run}");
     let run = setup_with(&prefix, &redacted, &["--kibana-flavour", "kibana"]).expect_code(0);
     assert!(run.stdout.contains("Kibana at "), "{run}");
+    assert!(run.stdout.contains("29 of 29 saved objects imported"), "{run}");
     let requests = redacted.requests();
-    assert_eq!(requests.len(), 2, "{requests:#?}");
-    assert_eq!(requests[1]["headers"]["kbn-xsrf"], "true");
+    assert_eq!(requests.len(), 3, "{requests:#?}");
+    assert_eq!(requests[2]["headers"]["kbn-xsrf"], "true");
 
     // The wrong flavour forced: Dashboards wants osd-xsrf and says so.
     let osd = Stub::start(&[&["--flavour", "osd"][..], &STUB_CREDENTIALS[..]].concat());
     let run = setup_with(&prefix, &osd, &["--kibana-flavour", "kibana"]).expect_code(1);
     assert!(
         run.stderr.contains("HTTP 400") && run.stderr.contains("osd-xsrf"),
+        "{run}"
+    );
+    assert!(
+        run.stderr.contains("says it is OpenSearch Dashboards; going by --kibana-flavour kibana"),
         "{run}"
     );
 
@@ -1638,4 +1644,88 @@ fn kibana_setup_reports_refused_objects_and_undetectable_products() {
     )
     .expect_code(2);
     assert!(run.stderr.contains("kibana or osd"), "{run}");
+}
+
+/// What each Kibana version takes, from its own `GET /api/status`: 7.17
+/// (the legacy status shape) and 8.0 refuse the map's 8.1 layout, failing
+/// the whole import (the stub answers 422 as Kibana's migrator does), so
+/// they get everything else and a warning; 8.1+ and 9.x get the map too.
+#[test]
+fn kibana_setup_imports_what_each_kibana_version_takes() {
+    let prefix = unique_prefix("kibana-versions");
+    for (version, with_map) in [("7.17.18", false), ("8.0.1", false), ("8.15.3", true), ("9.1.2", true)] {
+        let stub = Stub::start(&[&["--flavour", "kibana", "--version", version][..], &STUB_CREDENTIALS[..]].concat());
+        let run = setup_with(&prefix, &stub, &[]).expect_code(0);
+        let requests = stub.requests();
+        assert_eq!(requests.len(), 2, "{version}: {requests:#?}");
+        let import = &requests[1];
+        assert_eq!(import["status"], 200, "{version}: {import:#}");
+        let objects = import["objects"].as_array().unwrap();
+        let maps = objects.iter().filter(|o| o["type"] == "map").count();
+        let overview = objects
+            .iter()
+            .find(|o| o["id"] == format!("trailsearch-{prefix}-dashboard-overview"))
+            .unwrap();
+        let refers_to_map = overview["references"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["type"] == "map");
+        if with_map {
+            assert_eq!((maps, refers_to_map), (1, true), "{version}");
+            assert!(
+                run.stdout.contains(&format!("Kibana {version} at {}/: 29 of 29 saved objects imported", stub.url)),
+                "{run}"
+            );
+            assert!(!run.stderr.contains("warning"), "{run}");
+        } else {
+            assert_eq!((maps, refers_to_map), (0, false), "{version}");
+            assert!(
+                run.stdout.contains(&format!("Kibana {version} at {}/: 28 of 28 saved objects imported", stub.url)),
+                "{run}"
+            );
+            assert!(
+                run.stderr.contains(&format!(
+                    "warning: Kibana {version} cannot import the \"Source locations\" map"
+                )),
+                "{run}"
+            );
+        }
+    }
+
+    // Kibana older than the objects' 7.10 layout: nothing is sent.
+    let old = Stub::start(&[&["--flavour", "kibana", "--version", "7.9.3"][..], &STUB_CREDENTIALS[..]].concat());
+    let run = setup_with(&prefix, &old, &[]).expect_code(1);
+    assert!(run.stderr.contains("Kibana 7.9.3 is older than 7.10"), "{run}");
+    assert_eq!(old.requests().len(), 1, "only the status was asked");
+}
+
+/// Dashboards' security tenant goes in the `securitytenant` header of every
+/// request; Kibana has spaces instead. IDs Kibana changes in a non-default
+/// space are reported.
+#[test]
+fn kibana_setup_sends_the_tenant_and_reports_new_ids() {
+    let prefix = unique_prefix("kibana-tenant");
+    let osd = Stub::start(&[&["--flavour", "osd"][..], &STUB_CREDENTIALS[..]].concat());
+    let run = setup_with(&prefix, &osd, &["--kibana-tenant", "global"]).expect_code(0);
+    assert!(run.stdout.contains("/ (tenant global): 29 of 29 saved objects imported"), "{run}");
+    let requests = osd.requests();
+    assert_eq!(requests.len(), 2);
+    for request in &requests {
+        assert_eq!(request["headers"]["securitytenant"], "global", "{request:#}");
+    }
+
+    let kibana = Stub::start(&[&["--flavour", "kibana"][..], &STUB_CREDENTIALS[..]].concat());
+    let run = setup_with(&prefix, &kibana, &["--kibana-tenant", "global"]).expect_code(2);
+    assert!(run.stderr.contains("Kibana has spaces: put /s/SPACE in --kibana-url"), "{run}");
+
+    let space = Stub::start(&[&["--flavour", "kibana", "--new-ids"][..], &STUB_CREDENTIALS[..]].concat());
+    let run = setup_with(&prefix, &space, &[]).expect_code(0);
+    assert!(run.stdout.contains("Kibana gave 29 objects new IDs"), "{run}");
+    assert!(
+        run.stdout.contains(&format!(
+            "  search trailsearch-{prefix}-search-api-errors -> new-trailsearch-{prefix}-search-api-errors"
+        )),
+        "{run}"
+    );
 }

@@ -1,15 +1,28 @@
 #!/usr/bin/env python3
-"""A stand-in for Kibana 8 or OpenSearch Dashboards 2, for the saved-object
-import tests: no Kibana runs on these machines, so this checks the requests
-trailsearch sends and answers the way the real products do.
+"""A stand-in for Kibana (7.10 to 9.x) or OpenSearch Dashboards 2, for the
+saved-object import tests: no Kibana runs on these machines, so this checks
+the requests trailsearch sends and answers the way the real products do.
 
-    kibana_stub.py --flavour kibana|osd|redacted [--port 0]
+    kibana_stub.py --flavour kibana|osd|redacted [--version V] [--port 0]
                    [--user U --password P] [--refuse ID,...]
 
-- GET /api/status: Kibana 8's answer (`status.core.elasticsearch`,
-  `version.build_flavor`), OpenSearch Dashboards 2's legacy one
-  (`status.statuses[].id` = `core:opensearch@2.17.0`...), or with
-  `redacted` Kibana's answer to an anonymous caller, which names no product.
+- GET /api/status, shaped as each version's own route answers it: Kibana
+  7.x's legacy status (`status.overall.state`, `status.statuses[].id` =
+  `core:elasticsearch@7.17.18`: 7.x answers the new shape only with
+  `?v8format=true`), Kibana 8.0+'s (`status.overall.level`,
+  `status.core.elasticsearch`; `version.build_flavor` from 8.10), OpenSearch
+  Dashboards 2's legacy one (`core:opensearch@2.17.0`...), or with
+  `redacted` Kibana 9's answer to an anonymous caller, which names no
+  product and no version.
+- Objects in a layout newer than the version knows fail the whole import
+  with 422, as Kibana's document migrator does ("Document ... has property
+  "map" which belongs to a more recent version of Kibana [8.1.0]. The last
+  known version is [8.0.0]"): the stub knows each version's last `map`
+  migration (7.10.0, 7.14.0, 8.0.0, 8.1.0, 8.4.0).
+- With --new-ids, every imported object comes back with a `destinationId`
+  of its own, as Kibana 8+ answers in a space other than the default when
+  the IDs are taken in another space. The `securitytenant` header (Dashboards'
+  security plugin) is logged.
 - POST /api/saved_objects/_import: checks, as the products do, the XSRF
   header (`kbn-xsrf` for Kibana and redacted, `osd-xsrf` for Dashboards; a
   missing one is a 400 with the product's message), a multipart/form-data
@@ -88,6 +101,44 @@ OSD_STATUS = {
 
 REDACTED_STATUS = {"status": {"overall": {"level": "available"}}}
 
+# The last migration each Kibana version registers for `map` (x-pack maps'
+# saved_object_migrations.ts): a map declaring a later one is refused.
+MAP_MIGRATIONS = ["7.10.0", "7.12.0", "7.14.0", "8.0.0", "8.1.0", "8.4.0"]
+
+
+def semver(text):
+    return tuple(int(p) for p in text.split("-")[0].split(".")[:3])
+
+
+def last_known(kind, version):
+    if kind != "map":
+        return None
+    known = [m for m in MAP_MIGRATIONS if semver(m) <= semver(version)]
+    return known[-1] if known else None
+
+
+def kibana_status(version):
+    """Kibana's GET /api/status at `version`, in that version's default shape."""
+    body = json.loads(json.dumps(KIBANA_STATUS))
+    body["version"]["number"] = version
+    major, minor = semver(version)[:2]
+    if (major, minor) < (8, 10):
+        # build_flavor and build_date came with 8.10.
+        del body["version"]["build_flavor"]
+        del body["version"]["build_date"]
+    if major < 8:
+        body["status"] = {
+            "overall": {"since": "2024-10-10T14:05:42.162Z", "state": "green", "title": "Green",
+                        "nickname": "Looking good", "icon": "success", "uiColor": "secondary"},
+            "statuses": [
+                {"id": f"core:elasticsearch@{version}", "message": "Elasticsearch is available",
+                 "since": "2024-10-10T14:05:42.162Z", "state": "green", "icon": "success", "uiColor": "secondary"},
+                {"id": f"core:savedObjects@{version}", "message": "SavedObjects service has completed migrations",
+                 "since": "2024-10-10T14:05:42.162Z", "state": "green", "icon": "success", "uiColor": "secondary"},
+            ],
+        }
+    return body
+
 
 def log(entry):
     with LOCK:
@@ -116,7 +167,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def entry(self):
-        wanted = ["content-type", "content-encoding", "kbn-xsrf", "osd-xsrf", "kbn-version", "osd-version"]
+        wanted = ["content-type", "content-encoding", "kbn-xsrf", "osd-xsrf", "kbn-version", "osd-version",
+                  "securitytenant"]
         headers = {k: self.headers[k] for k in wanted if self.headers.get(k) is not None}
         if self.headers.get("authorization") is not None:
             headers["authorization"] = "(present)"
@@ -139,7 +191,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         if urlsplit(self.path).path == "/api/status":
             flavour = self.server.flavour
-            body = {"kibana": KIBANA_STATUS, "osd": OSD_STATUS, "redacted": REDACTED_STATUS}[flavour]
+            if flavour == "kibana":
+                body = kibana_status(self.server.version)
+            else:
+                body = {"osd": OSD_STATUS, "redacted": REDACTED_STATUS}[flavour]
             return self.reply(200, body, entry)
         entry["problems"].append("unexpected GET")
         self.reply(404, {"statusCode": 404, "error": "Not Found", "message": "Not Found"}, entry)
@@ -204,6 +259,16 @@ class Handler(BaseHTTPRequestHandler):
         self.import_objects(objects, overwrite, entry)
 
     def import_objects(self, objects, overwrite, entry):
+        if self.server.flavour != "osd":
+            for o in objects:
+                kind = o.get("type")
+                declared = (o.get("migrationVersion") or {}).get(kind)
+                known = last_known(kind, self.server.version)
+                if declared and known and semver(declared) > semver(known):
+                    return self.reply(422, {
+                        "statusCode": 422, "error": "Unprocessable Entity",
+                        "message": f'Document "{o.get("id")}" has property "{kind}" which belongs to a more recent '
+                                   f"version of Kibana [{declared}]. The last known version is [{known}]"}, entry)
         errors, results = [], []
         in_file = {(o.get("type"), o.get("id")) for o in objects}
         with LOCK:
@@ -237,7 +302,11 @@ class Handler(BaseHTTPRequestHandler):
                     error({"type": "conflict"})
                     continue
                 STORE[(kind, oid)] = o
-            results.append({"type": kind, "id": oid, "meta": meta})
+            result = {"type": kind, "id": oid, "meta": meta}
+            if self.server.new_ids:
+                # Kibana 8+ in a space other than the default, the IDs taken in another space.
+                result["destinationId"] = "new-" + oid
+            results.append(result)
         with LOCK:
             entry["stored"] = len(STORE)
         body = {"success": not errors, "successCount": len(results), "successResults": results, "warnings": []}
@@ -249,14 +318,20 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--flavour", required=True, choices=["kibana", "osd", "redacted"])
+    parser.add_argument("--version", default="8.15.3", help="the Kibana version to answer as")
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     parser.add_argument("--user")
     parser.add_argument("--password")
     parser.add_argument("--refuse", default="", help="comma-separated IDs to refuse")
+    parser.add_argument("--new-ids", action="store_true",
+                        help="give every imported object a new ID (destinationId), as Kibana 8+ does in a "
+                             "non-default space when the IDs are taken in another space")
     args = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     server.flavour = args.flavour
+    server.version = args.version
+    server.new_ids = args.new_ids
     server.credentials = (args.user, args.password)
     server.refuse = {i for i in args.refuse.split(",") if i}
     print(json.dumps({"url": f"http://127.0.0.1:{server.server_address[1]}"}), flush=True)

@@ -53,6 +53,9 @@ pub struct SetupArgs {
     /// kibana or osd (OpenSearch Dashboards) [default: detected (GET /api/status)].
     #[arg(long, env = "TRAILSEARCH_KIBANA_FLAVOUR", value_parser = parse_kibana_flavour)]
     pub kibana_flavour: Option<KibanaFlavour>,
+    /// OpenSearch Dashboards' security plugin tenant to import into: global, private, or a tenant's name (sent as the securitytenant header). Kibana has spaces instead: put /s/SPACE in --kibana-url.
+    #[arg(long, env = "TRAILSEARCH_KIBANA_TENANT", value_name = "TENANT", requires = "kibana_url")]
+    pub kibana_tenant: Option<String>,
 }
 
 fn parse_kibana_flavour(text: &str) -> Result<KibanaFlavour, String> {

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use trailsearch_ingest::Settings;
-use trailsearch_kibana::{saved_objects, saved_objects_ndjson, KibanaFlavour};
+use trailsearch_kibana::{choose, ndjson, saved_objects_for, saved_objects_ndjson, KibanaFlavour};
 use trailsearch_mapping::{Granularity, IndexNaming};
 use trailsearch_sink::{Auth, KibanaClient, TransportConfig};
 
@@ -46,18 +46,40 @@ pub fn client(settings: &Settings, auth: &Auth, url: &str) -> anyhow::Result<Kib
     })?)
 }
 
-/// Imports the saved objects for `naming`, overwriting earlier imports.
+/// Imports the saved objects for `naming`, overwriting earlier imports:
+/// those the product's version takes (`GET /api/status` tells both).
 /// `Ok(false)` when objects were refused (each is printed on stderr).
 pub async fn import(
     client: &KibanaClient,
     naming: &IndexNaming,
     flavour: Option<KibanaFlavour>,
+    tenant: Option<&str>,
 ) -> anyhow::Result<bool> {
     let base = client.base_url().clone();
-    let (flavour, version) = match flavour {
-        Some(flavour) => (flavour, None),
-        None => {
-            let status = client.status().await.with_context(|| {
+    let client = client.clone().with_tenant(tenant.map(str::to_string));
+    let status = client.status().await;
+    let (flavour, version) = match (flavour, status) {
+        // The version is the forced product's only if the answer is that product's.
+        (Some(flavour), Ok(status)) => match status.flavour {
+            Some(said) if said != flavour => {
+                eprintln!(
+                    "warning: {base}api/status says it is {}; going by --kibana-flavour {flavour}",
+                    said.product()
+                );
+                (flavour, None)
+            }
+            _ => (flavour, status.version),
+        },
+        // Told the product, a status it cannot read costs only the version.
+        (Some(flavour), Err(e)) => {
+            eprintln!(
+                "warning: cannot read {} version from {base}api/status ({e}): importing every object",
+                flavour.product()
+            );
+            (flavour, None)
+        }
+        (None, status) => {
+            let status = status.with_context(|| {
                 format!("cannot ask {base} which product it is (GET /api/status); --kibana-flavour kibana|osd skips the question")
             })?;
             let flavour = status.flavour.with_context(|| {
@@ -66,11 +88,20 @@ pub async fn import(
             (flavour, status.version)
         }
     };
+    if tenant.is_some() && flavour == KibanaFlavour::Kibana {
+        return Err(crate::UsageError(
+            "--kibana-tenant is for OpenSearch Dashboards' security plugin; Kibana has spaces: put /s/SPACE in --kibana-url".into(),
+        )
+        .into());
+    }
+    let choice = choose(flavour, version.as_deref()).map_err(|e| anyhow::anyhow!("{base}: {e}"))?;
+    if let Some(warning) = &choice.warning {
+        eprintln!("warning: {warning}");
+    }
     // The objects for the product that answers: each has its own kind of map.
-    let objects = saved_objects(naming, flavour);
-    let ndjson = saved_objects_ndjson(naming, flavour);
+    let objects = saved_objects_for(naming, flavour, choice.with_map);
     let report = client
-        .import(flavour, ndjson.as_bytes())
+        .import(flavour, ndjson(&objects).as_bytes())
         .await
         .with_context(|| format!("importing the saved objects into {} at {base}", flavour.product()))?;
     let version = version.map(|v| format!(" {v}")).unwrap_or_default();
@@ -85,8 +116,9 @@ pub async fn import(
         1 => ", 1 map".to_string(),
         n => format!(", {n} maps"),
     };
+    let tenant = tenant.map(|t| format!(" (tenant {t})")).unwrap_or_default();
     println!(
-        "{}{version} at {base}: {} of {} saved objects imported (index pattern {}, {} searches, {} visualizations{maps}, dashboards {})",
+        "{}{version} at {base}{tenant}: {} of {} saved objects imported (index pattern {}, {} searches, {} visualizations{maps}, dashboards {})",
         flavour.product(),
         report.success_count,
         objects.len(),
@@ -95,6 +127,16 @@ pub async fn import(
         count("visualization"),
         dashboards.join(", "),
     );
+    if !report.new_ids.is_empty() {
+        println!(
+            "{} gave {} objects new IDs, as it does in a space other than the default when the IDs are taken in another space (each keeps ours as originId, and importing again here overwrites them):",
+            flavour.product(),
+            report.new_ids.len()
+        );
+        for moved in &report.new_ids {
+            println!("  {} {} -> {}", moved.kind, moved.id, moved.destination);
+        }
+    }
     for failure in &report.failures {
         eprintln!("error: saved object {failure}");
     }

@@ -99,6 +99,19 @@ impl std::fmt::Display for ImportFailure {
     }
 }
 
+/// An object Kibana imported under another ID than the file's: in a space
+/// other than the default, Kibana 8+ gives an object whose ID is taken in
+/// another space a new one (keeping the file's as `originId`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewId {
+    /// The saved object type.
+    pub kind: String,
+    /// The ID in the file.
+    pub id: String,
+    /// The ID Kibana gave it (`destinationId`).
+    pub destination: String,
+}
+
 /// The answer to an import.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportReport {
@@ -108,6 +121,8 @@ pub struct ImportReport {
     pub success_count: u64,
     /// `errors`, one per refused object.
     pub failures: Vec<ImportFailure>,
+    /// `successResults` imported under a new ID.
+    pub new_ids: Vec<NewId>,
 }
 
 impl ImportReport {
@@ -123,10 +138,26 @@ impl ImportReport {
             .as_array()
             .map(|errors| errors.iter().map(failure).collect())
             .unwrap_or_default();
+        let new_ids = answer["successResults"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|result| {
+                let text = |v: &Value| v.as_str().map(str::to_string);
+                let id = text(&result["id"])?;
+                let destination = text(&result["destinationId"]).filter(|d| *d != id)?;
+                Some(NewId {
+                    kind: text(&result["type"]).unwrap_or_else(|| "?".into()),
+                    id,
+                    destination,
+                })
+            })
+            .collect();
         Ok(ImportReport {
             success,
             success_count,
             failures,
+            new_ids,
         })
     }
 }
@@ -203,10 +234,15 @@ pub fn multipart_body(ndjson: &[u8]) -> Result<RequestBody, SinkError> {
 /// The import path: objects with the same IDs are overwritten.
 pub const IMPORT_PATH: &str = "api/saved_objects/_import?overwrite=true";
 
+/// The header OpenSearch Dashboards' security plugin reads the tenant from.
+pub const TENANT_HEADER: &str = "securitytenant";
+
 /// Talks to one Kibana or OpenSearch Dashboards.
 #[derive(Debug, Clone)]
 pub struct KibanaClient {
     transport: Transport,
+    /// OpenSearch Dashboards' security tenant (`global`, `private` or a name).
+    tenant: Option<String>,
 }
 
 impl KibanaClient {
@@ -224,7 +260,22 @@ impl KibanaClient {
         config.gzip_above = usize::MAX;
         Ok(KibanaClient {
             transport: Transport::new(config)?,
+            tenant: None,
         })
+    }
+
+    /// Sends every request in this security tenant (`securitytenant`).
+    pub fn with_tenant(mut self, tenant: Option<String>) -> Self {
+        self.tenant = tenant;
+        self
+    }
+
+    fn headers<'a>(&'a self, more: &[(&'static str, &'a str)]) -> Vec<(&'static str, &'a str)> {
+        let mut headers = more.to_vec();
+        if let Some(tenant) = &self.tenant {
+            headers.push((TENANT_HEADER, tenant.as_str()));
+        }
+        headers
     }
 
     /// The URL, without credentials.
@@ -235,7 +286,13 @@ impl KibanaClient {
     /// `GET /api/status`.
     pub async fn status(&self) -> Result<KibanaStatus, SinkError> {
         let path = "api/status";
-        let response = self.transport.send_ok(Method::GET, path, None).await?;
+        let response = self
+            .transport
+            .send_with_headers(Method::GET, path, None, &self.headers(&[]))
+            .await?;
+        if !(200..300).contains(&response.status) {
+            return Err(self.transport.status_error(&Method::GET, path, &response));
+        }
         KibanaStatus::parse(&response.body).map_err(|reason| SinkError::InvalidResponse {
             url: format!("{}{path}", self.transport.base_url()),
             reason,
@@ -252,7 +309,7 @@ impl KibanaClient {
                 Method::POST,
                 IMPORT_PATH,
                 Some(body),
-                &[(flavour.xsrf_header(), "true")],
+                &self.headers(&[(flavour.xsrf_header(), "true")]),
             )
             .await?;
         if !(200..300).contains(&response.status) {
@@ -299,6 +356,20 @@ mod tests {
     fn import_answers_list_each_refused_object() {
         let ok = ImportReport::parse(br#"{"success":true,"successCount":23,"successResults":[]}"#).unwrap();
         assert_eq!((ok.success, ok.success_count, ok.failures.len()), (true, 23, 0));
+        let moved = ImportReport::parse(
+            br#"{"success":true,"successCount":2,"successResults":[
+              {"type":"search","id":"s1","destinationId":"2f0c","meta":{}},
+              {"type":"search","id":"s2","meta":{}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            moved.new_ids,
+            [NewId {
+                kind: "search".into(),
+                id: "s1".into(),
+                destination: "2f0c".into()
+            }]
+        );
         let refused = ImportReport::parse(
             br#"{"success":false,"successCount":21,"errors":[
               {"id":"v1","type":"visualization","title":"Top users","meta":{"title":"Top users","icon":"visualizeApp"},
