@@ -294,6 +294,67 @@ fn quickstart_prints_the_three_answers() {
     }
 }
 
+/// Each command's --help lists its own options first, then the global ones
+/// it reads under their headings, and leaves out those it ignores; global
+/// options are still accepted before or after the command.
+#[test]
+fn help_groups_options_and_leaves_out_what_a_command_ignores() {
+    let help = |args: &[&str]| {
+        let mut command = std::process::Command::new(trailsearch_bin());
+        command.args(args);
+        run(command).expect_code(0).stdout
+    };
+    let search = help(&["search", "--help"]);
+    let own = search.find("Options:").unwrap();
+    let cluster = search.find("Cluster:").unwrap();
+    assert!(own < cluster, "{search}");
+    for flag in ["--from", "--user", "--follow-sessions", "--format", "--full"] {
+        let at = search
+            .find(flag)
+            .unwrap_or_else(|| panic!("{flag} missing:\n{search}"));
+        assert!(at < cluster, "{flag} is the command's own:\n{search}");
+    }
+    assert!(search[cluster..].contains("--es-url"), "{search}");
+    for ignored in [
+        "--include",
+        "--exclude",
+        "--replicas",
+        "--geoip-city-db",
+        "--max-retry-time",
+        "--flavour",
+    ] {
+        assert!(!search.contains(ignored), "search ignores {ignored}:\n{search}");
+    }
+    let ingest = help(&["ingest", "--help"]);
+    for read in [
+        "--include",
+        "--exclude",
+        "--geoip-asn-db",
+        "--max-retry-time",
+        "--flavour",
+        "--es-url",
+    ] {
+        assert!(ingest.contains(read), "ingest reads {read}:\n{ingest}");
+    }
+    assert!(!ingest.contains("--replicas"), "{ingest}");
+    assert!(help(&["setup", "--help"]).contains("--replicas"));
+    let export = help(&["kibana", "export", "--help"]);
+    assert!(
+        export.contains("--index-prefix") && !export.contains("--es-url"),
+        "{export}"
+    );
+
+    // Accepted anywhere, as before: an ignored option is no error.
+    let prefix = unique_prefix("help");
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    trailsearch(
+        &prefix,
+        &["search", "--include", "eventName:x", "--format", "json"],
+    )
+    .expect_code(0);
+    trailsearch(&prefix, &["--replicas", "0", "search", "--format", "json"]).expect_code(0);
+}
+
 #[test]
 fn setup_is_idempotent_and_will_not_fight_another_template() {
     let prefix = unique_prefix("setup");

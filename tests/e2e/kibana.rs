@@ -1623,7 +1623,8 @@ fn kibana_setup_reports_refused_objects_and_undetectable_products() {
         "{run}"
     );
     assert!(
-        run.stderr.contains("says it is OpenSearch Dashboards; going by --kibana-flavour kibana"),
+        run.stderr
+            .contains("says it is OpenSearch Dashboards; going by --kibana-flavour kibana"),
         "{run}"
     );
 
@@ -1653,8 +1654,19 @@ fn kibana_setup_reports_refused_objects_and_undetectable_products() {
 #[test]
 fn kibana_setup_imports_what_each_kibana_version_takes() {
     let prefix = unique_prefix("kibana-versions");
-    for (version, with_map) in [("7.17.18", false), ("8.0.1", false), ("8.15.3", true), ("9.1.2", true)] {
-        let stub = Stub::start(&[&["--flavour", "kibana", "--version", version][..], &STUB_CREDENTIALS[..]].concat());
+    for (version, with_map) in [
+        ("7.17.18", false),
+        ("8.0.1", false),
+        ("8.15.3", true),
+        ("9.1.2", true),
+    ] {
+        let stub = Stub::start(
+            &[
+                &["--flavour", "kibana", "--version", version][..],
+                &STUB_CREDENTIALS[..],
+            ]
+            .concat(),
+        );
         let run = setup_with(&prefix, &stub, &[]).expect_code(0);
         let requests = stub.requests();
         assert_eq!(requests.len(), 2, "{version}: {requests:#?}");
@@ -1674,14 +1686,20 @@ fn kibana_setup_imports_what_each_kibana_version_takes() {
         if with_map {
             assert_eq!((maps, refers_to_map), (1, true), "{version}");
             assert!(
-                run.stdout.contains(&format!("Kibana {version} at {}/: 29 of 29 saved objects imported", stub.url)),
+                run.stdout.contains(&format!(
+                    "Kibana {version} at {}/: 29 of 29 saved objects imported",
+                    stub.url
+                )),
                 "{run}"
             );
             assert!(!run.stderr.contains("warning"), "{run}");
         } else {
             assert_eq!((maps, refers_to_map), (0, false), "{version}");
             assert!(
-                run.stdout.contains(&format!("Kibana {version} at {}/: 28 of 28 saved objects imported", stub.url)),
+                run.stdout.contains(&format!(
+                    "Kibana {version} at {}/: 28 of 28 saved objects imported",
+                    stub.url
+                )),
                 "{run}"
             );
             assert!(
@@ -1694,7 +1712,13 @@ fn kibana_setup_imports_what_each_kibana_version_takes() {
     }
 
     // Kibana older than the objects' 7.10 layout: nothing is sent.
-    let old = Stub::start(&[&["--flavour", "kibana", "--version", "7.9.3"][..], &STUB_CREDENTIALS[..]].concat());
+    let old = Stub::start(
+        &[
+            &["--flavour", "kibana", "--version", "7.9.3"][..],
+            &STUB_CREDENTIALS[..],
+        ]
+        .concat(),
+    );
     let run = setup_with(&prefix, &old, &[]).expect_code(1);
     assert!(run.stderr.contains("Kibana 7.9.3 is older than 7.10"), "{run}");
     assert_eq!(old.requests().len(), 1, "only the status was asked");
@@ -1708,7 +1732,11 @@ fn kibana_setup_sends_the_tenant_and_reports_new_ids() {
     let prefix = unique_prefix("kibana-tenant");
     let osd = Stub::start(&[&["--flavour", "osd"][..], &STUB_CREDENTIALS[..]].concat());
     let run = setup_with(&prefix, &osd, &["--kibana-tenant", "global"]).expect_code(0);
-    assert!(run.stdout.contains("/ (tenant global): 29 of 29 saved objects imported"), "{run}");
+    assert!(
+        run.stdout
+            .contains("/ (tenant global): 29 of 29 saved objects imported"),
+        "{run}"
+    );
     let requests = osd.requests();
     assert_eq!(requests.len(), 2);
     for request in &requests {
@@ -1717,7 +1745,11 @@ fn kibana_setup_sends_the_tenant_and_reports_new_ids() {
 
     let kibana = Stub::start(&[&["--flavour", "kibana"][..], &STUB_CREDENTIALS[..]].concat());
     let run = setup_with(&prefix, &kibana, &["--kibana-tenant", "global"]).expect_code(2);
-    assert!(run.stderr.contains("Kibana has spaces: put /s/SPACE in --kibana-url"), "{run}");
+    assert!(
+        run.stderr
+            .contains("Kibana has spaces: put /s/SPACE in --kibana-url"),
+        "{run}"
+    );
 
     let space = Stub::start(&[&["--flavour", "kibana", "--new-ids"][..], &STUB_CREDENTIALS[..]].concat());
     let run = setup_with(&prefix, &space, &[]).expect_code(0);

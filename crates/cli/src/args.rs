@@ -14,7 +14,7 @@ use trailsearch_sink::{KibanaFlavour, Secret, SigV4Service};
 #[derive(Debug, Parser)]
 #[command(name = "trailsearch", version, about, propagate_version = true)]
 pub struct Cli {
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Cluster")]
     pub cluster: ClusterArgs,
     #[command(subcommand)]
     pub command: Command,
@@ -54,7 +54,12 @@ pub struct SetupArgs {
     #[arg(long, env = "TRAILSEARCH_KIBANA_FLAVOUR", value_parser = parse_kibana_flavour)]
     pub kibana_flavour: Option<KibanaFlavour>,
     /// OpenSearch Dashboards' security plugin tenant to import into: global, private, or a tenant's name (sent as the securitytenant header). Kibana has spaces instead: put /s/SPACE in --kibana-url.
-    #[arg(long, env = "TRAILSEARCH_KIBANA_TENANT", value_name = "TENANT", requires = "kibana_url")]
+    #[arg(
+        long,
+        env = "TRAILSEARCH_KIBANA_TENANT",
+        value_name = "TENANT",
+        requires = "kibana_url"
+    )]
     pub kibana_tenant: Option<String>,
 }
 
@@ -71,7 +76,7 @@ pub struct KibanaArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum KibanaCommand {
-    /// Write the saved objects as NDJSON to stdout (the index pattern follows --index-prefix), for Kibana 8.x or OpenSearch Dashboards 2.x: they differ in the map of source locations.
+    /// Write the saved objects as NDJSON to stdout (the index pattern follows --index-prefix), for Kibana 8.1 to 9.x or OpenSearch Dashboards 1 to 3: they differ in the map of source locations (setup --kibana-url also leaves the map out for Kibana 7.10 to 8.0).
     Export {
         /// kibana or osd (OpenSearch Dashboards), as for setup (--flavour is the cluster's mapping flavour).
         #[arg(long, value_parser = parse_kibana_flavour, default_value = "kibana")]
@@ -87,6 +92,67 @@ pub struct PruneArgs {
     /// Only list what would be deleted.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// The global options only some commands read, and those commands: the
+/// others' `--help` leaves them out (they are still accepted anywhere, before
+/// or after the command, so scripts keep working).
+const SCOPED_OPTIONS: &[(&str, &[&str])] = &[
+    ("replicas", &["setup"]),
+    ("flavour", &["setup", "ingest", "deadletter"]),
+    ("include", &["ingest"]),
+    ("exclude", &["ingest"]),
+    ("geoip_city_db", &["ingest", "deadletter"]),
+    ("geoip_asn_db", &["ingest", "deadletter"]),
+    ("max_retry_time", &["ingest", "deadletter"]),
+];
+
+/// Commands that talk to no cluster: of the global options they read only
+/// the index prefix.
+const OFFLINE_COMMANDS: &[&str] = &["kibana"];
+
+/// Parses the command line, with each command's `--help` showing its own
+/// options first, then under a heading the global ones it reads.
+pub fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let command = Cli::command();
+    let global: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    let matches = scope_help(command, &global, None).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// Gives each command hidden copies of the global options it does not
+/// read: clap then propagates only the others into it, and values given to
+/// the copies still reach the global options.
+fn scope_help(mut command: clap::Command, global: &[clap::Arg], top: Option<&str>) -> clap::Command {
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    for name in names {
+        let top = top.unwrap_or(&name).to_string();
+        command = command.mut_subcommand(&name, |sub| scope_help(sub, global, Some(&top)));
+    }
+    let Some(top) = top else { return command };
+    for arg in global {
+        let id = arg.get_id().as_str();
+        let read = if OFFLINE_COMMANDS.contains(&top) {
+            id == "index_prefix"
+        } else {
+            SCOPED_OPTIONS
+                .iter()
+                .find(|(option, _)| *option == id)
+                .is_none_or(|(_, users)| users.contains(&top))
+        };
+        if !read {
+            command = command.arg(arg.clone().hide(true));
+        }
+    }
+    command
 }
 
 /// Cluster settings. Each flag also reads its variable; unset ones take the
@@ -123,25 +189,37 @@ pub struct ClusterArgs {
     #[arg(long, global = true, env = "TRAILSEARCH_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
     pub insecure: bool,
     /// Replicas of each index [default: 1].
-    #[arg(long, global = true, env = "TRAILSEARCH_REPLICAS")]
+    #[arg(long, global = true, env = "TRAILSEARCH_REPLICAS", help_heading = "Indexing")]
     pub replicas: Option<u32>,
     /// Mapping flavour: elasticsearch, opensearch, compatible [default: detected; dry runs: opensearch].
-    #[arg(long, global = true, env = "TRAILSEARCH_FLAVOUR", value_parser = parse_flavour)]
+    #[arg(long, global = true, env = "TRAILSEARCH_FLAVOUR", value_parser = parse_flavour, help_heading = "Indexing")]
     pub flavour: Option<Flavour>,
     /// Request timeout, e.g. 30s, 2m [default: 30s].
     #[arg(long, global = true, env = "TRAILSEARCH_TIMEOUT", value_parser = parse_duration)]
     pub timeout: Option<Duration>,
     /// Ingest only events matching one of these field:pattern (comma-separated), e.g. eventSource:s3.*.
-    #[arg(long, global = true, env = "TRAILSEARCH_INCLUDE", value_parser = parse_patterns)]
+    #[arg(long, global = true, env = "TRAILSEARCH_INCLUDE", value_parser = parse_patterns, help_heading = "Indexing")]
     pub include: Option<Patterns>,
     /// Do not ingest events matching any field:pattern (comma-separated), e.g. eventName:Describe*,readOnly:true.
-    #[arg(long, global = true, env = "TRAILSEARCH_EXCLUDE", value_parser = parse_patterns)]
+    #[arg(long, global = true, env = "TRAILSEARCH_EXCLUDE", value_parser = parse_patterns, help_heading = "Indexing")]
     pub exclude: Option<Patterns>,
     /// MaxMind City database (GeoLite2-City.mmdb; path or s3://bucket/key): adds source.geo.*.
-    #[arg(long, global = true, env = "TRAILSEARCH_GEOIP_CITY_DB", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "TRAILSEARCH_GEOIP_CITY_DB",
+        value_name = "PATH",
+        help_heading = "Indexing"
+    )]
     pub geoip_city_db: Option<String>,
     /// MaxMind ASN database (GeoLite2-ASN.mmdb; path or s3://bucket/key): adds source.as.*.
-    #[arg(long, global = true, env = "TRAILSEARCH_GEOIP_ASN_DB", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "TRAILSEARCH_GEOIP_ASN_DB",
+        value_name = "PATH",
+        help_heading = "Indexing"
+    )]
     pub geoip_asn_db: Option<String>,
     /// Longest time to keep retrying a batch before its object fails [default: 5m].
     #[arg(long, global = true, env = "TRAILSEARCH_MAX_RETRY_TIME", value_parser = parse_duration)]

@@ -40,7 +40,15 @@ pub async fn run(args: &ClusterArgs, setup: &SetupArgs) -> anyhow::Result<bool> 
         naming.deadletter_index()
     );
     match &kibana {
-        Some(client) => crate::kibana::import(client, &naming, setup.kibana_flavour, setup.kibana_tenant.as_deref()).await,
+        Some(client) => {
+            crate::kibana::import(
+                client,
+                &naming,
+                setup.kibana_flavour,
+                setup.kibana_tenant.as_deref(),
+            )
+            .await
+        }
         None => Ok(true),
     }
 }

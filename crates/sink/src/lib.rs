@@ -51,8 +51,8 @@ pub use crate::{
     error::SinkError,
     flavour::{ClusterInfo, Distribution},
     kibana::{
-        multipart_body, ImportFailure, ImportReport, KibanaClient, KibanaFlavour, KibanaStatus, NewId, IMPORT_PATH,
-        MULTIPART_BOUNDARY, TENANT_HEADER,
+        multipart_body, ImportFailure, ImportReport, KibanaClient, KibanaFlavour, KibanaStatus, NewId,
+        IMPORT_PATH, MULTIPART_BOUNDARY, TENANT_HEADER,
     },
     retention::{indices_to_prune, prune_indices},
     retry::{Backoff, RetryPolicy},
