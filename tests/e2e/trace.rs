@@ -244,3 +244,97 @@ fn trace_names_an_origin_outside_the_index_and_a_loop_in_words() {
         "{words}"
     );
 }
+
+/// The ends AWS itself makes: an EC2 instance profile (the `AssumeRole` is
+/// the EC2 service's own) and an IAM Identity Center user, whose role
+/// session is used with another key than the one its SAML sign-in returned
+/// (found by the session's ARN at its creation time), in the shapes
+/// CloudTrail logs them.
+#[test]
+fn trace_ends_on_an_aws_service_and_an_identity_center_user() {
+    let prefix = unique_prefix("trace-aws-ends");
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    let account = "111122223333";
+    let role = "AWSReservedSSO_AdministratorAccess_7243976e43c75fc5";
+    let session_arn = format!("arn:aws:sts::{account}:assumed-role/{role}/dana@example.com");
+    let records = [
+        json!({"eventVersion": "1.08", "userIdentity": {"type": "AWSService", "invokedBy": "ec2.amazonaws.com"},
+            "eventTime": "2024-03-16T07:00:00Z", "eventSource": "sts.amazonaws.com", "eventName": "AssumeRole",
+            "awsRegion": "us-east-1", "sourceIPAddress": "ec2.amazonaws.com", "userAgent": "ec2.amazonaws.com",
+            "requestParameters": {"roleSessionName": "i-00888ddddd3333322", "roleArn": format!("arn:aws:iam::{account}:role/app-instance")},
+            "responseElements": {"credentials": {"accessKeyId": "ASIAEXAMPLEINSTANCE1", "sessionToken": "x", "expiration": "Mar 16, 2024, 1:00:00 PM"}},
+            "eventID": "ec2-assume", "eventType": "AwsApiCall", "recipientAccountId": account,
+            "sharedEventID": "0aa168dc-6402-4bbf-9bc6-4d2bf58f106c"}),
+        json!({"eventVersion": "1.08", "eventTime": "2024-03-16T07:30:00Z", "eventSource": "s3.amazonaws.com",
+            "eventName": "GetObject", "awsRegion": "us-east-1", "sourceIPAddress": "10.0.1.17", "userAgent": "aws-sdk-java/2.20.0",
+            "userIdentity": {"type": "AssumedRole", "principalId": "AROAEXAMPLEAPP:i-00888ddddd3333322",
+                "arn": format!("arn:aws:sts::{account}:assumed-role/app-instance/i-00888ddddd3333322"),
+                "accountId": account, "accessKeyId": "ASIAEXAMPLEINSTANCE1",
+                "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "app-instance"},
+                    "attributes": {"creationDate": "2024-03-16T07:00:00Z", "mfaAuthenticated": "false"}, "ec2RoleDelivery": "2.0"}},
+            "requestParameters": {"bucketName": "acme-data", "key": "a.csv"},
+            "eventID": "ec2-use", "eventType": "AwsApiCall", "recipientAccountId": account}),
+        json!({"eventVersion": "1.11", "userIdentity": {"type": "SAMLUser", "principalId": "Q1:dana@example.com",
+                "userName": "dana@example.com", "identityProvider": "Q1"},
+            "eventTime": "2024-03-16T08:08:20Z", "eventSource": "sts.amazonaws.com", "eventName": "AssumeRoleWithSAML",
+            "awsRegion": "eu-west-1", "sourceIPAddress": "13.239.101.254", "userAgent": "aws-sdk-java/2.46.14",
+            "requestParameters": {"roleSessionName": "dana@example.com",
+                "roleArn": format!("arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/eu-west-1/{role}"),
+                "principalArn": format!("arn:aws:iam::{account}:saml-provider/AWSSSO_9882ccf00912484e_DO_NOT_DELETE")},
+            "responseElements": {"credentials": {"accessKeyId": "ASIAEXAMPLESSOISSUED", "sessionToken": "x", "expiration": "Mar 16, 2024, 8:08:19 PM"},
+                "assumedRoleUser": {"assumedRoleId": "AROAEXAMPLESSO:dana@example.com", "arn": session_arn},
+                "subject": "dana@example.com", "subjectType": "persistent"},
+            "eventID": "sso-saml", "eventType": "AwsApiCall", "recipientAccountId": account}),
+        json!({"eventVersion": "1.11", "eventTime": "2024-03-16T08:09:00Z", "eventSource": "ec2.amazonaws.com",
+            "eventName": "TerminateInstances", "awsRegion": "eu-west-1", "sourceIPAddress": "54.79.161.228",
+            "userAgent": "aws-cli/2.15.30", "requestParameters": {"instancesSet": {"items": [{"instanceId": "i-0abc"}]}},
+            "userIdentity": {"type": "AssumedRole", "principalId": "AROAEXAMPLESSO:dana@example.com", "arn": session_arn,
+                "accountId": account, "accessKeyId": "ASIAEXAMPLESSOUSED01",
+                "sessionContext": {"sessionIssuer": {"type": "Role", "userName": role},
+                    "attributes": {"creationDate": "2024-03-16T08:08:20Z", "mfaAuthenticated": "false"}},
+                "onBehalfOf": {"userId": "976710cc5d-9d976f61", "identityStoreArn": "arn:aws:identitystore::607481581596:identitystore/d-976710cc5d"}},
+            "eventID": "sso-use", "eventType": "AwsApiCall", "recipientAccountId": account}),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ends.json"),
+        json!({"Records": records}).to_string(),
+    )
+    .unwrap();
+    trailsearch(&prefix, &["ingest", dir.path().to_str().unwrap()]).expect_code(0);
+    refresh(&format!("{prefix}-*"));
+
+    let trace = |id: &str| -> Value {
+        let run = trailsearch(&prefix, &["trace", id, "--format", "json"]).expect_code(0);
+        serde_json::from_str(run.stdout.trim()).unwrap()
+    };
+    let hops = |trace: &Value| -> Vec<String> {
+        trace["hops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["event_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let instance = trace("ec2-use");
+    assert_eq!(hops(&instance), ["ec2-use", "ec2-assume"]);
+    assert_eq!(
+        instance["origin"],
+        json!({"kind": "aws-service", "service": "ec2.amazonaws.com"})
+    );
+
+    let sso = trace("sso-use");
+    assert_eq!(hops(&sso), ["sso-use", "sso-saml"]);
+    assert_eq!(
+        sso["origin"],
+        json!({"kind": "identity-center-user", "user": "dana@example.com",
+               "identity_store": "arn:aws:identitystore::607481581596:identitystore/d-976710cc5d"})
+    );
+    let words = trailsearch(&prefix, &["trace", "sso-use"]).expect_code(0);
+    assert!(
+        words.stdout.ends_with(
+            "who: dana@example.com, IAM Identity Center user of arn:aws:identitystore::607481581596:identitystore/d-976710cc5d\n"
+        ),
+        "{words}"
+    );
+}

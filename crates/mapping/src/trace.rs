@@ -206,14 +206,26 @@ pub fn next_step(event: &Value) -> Step {
         "Root" => Step::End(Origin::Root {
             account: text(&identity["accountId"]).or_else(|| text(&event["recipientAccountId"])),
         }),
-        "SAMLUser" => Step::End(Origin::SamlUser {
-            subject: text(&event["responseElements"]["subject"])
+        "SAMLUser" => {
+            let subject = text(&event["responseElements"]["subject"])
                 .or_else(|| text(&identity["userName"]))
                 .or_else(|| text(&identity["principalId"]))
-                .unwrap_or_else(|| "-".into()),
-            provider: text(&event["requestParameters"]["principalArn"])
-                .or_else(|| text(&identity["identityProvider"])),
-        }),
+                .unwrap_or_else(|| "-".into());
+            let provider = text(&event["requestParameters"]["principalArn"])
+                .or_else(|| text(&identity["identityProvider"]));
+            // IAM Identity Center signs its users into member accounts through
+            // a SAML provider of its own, AWSSSO_..._DO_NOT_DELETE.
+            match provider
+                .as_deref()
+                .is_some_and(|p| p.contains(":saml-provider/AWSSSO_"))
+            {
+                true => Step::End(Origin::IdentityCenterUser {
+                    user: subject,
+                    identity_store: None,
+                }),
+                false => Step::End(Origin::SamlUser { subject, provider }),
+            }
+        }
         "WebIdentityUser" => Step::End(Origin::WebIdentityUser {
             subject: text(&event["responseElements"]["subjectFromWebIdentityToken"])
                 .or_else(|| text(&identity["userName"]))
@@ -265,6 +277,37 @@ pub fn next_step(event: &Value) -> Step {
             text(&identity["arn"]).unwrap_or_else(|| "the caller".into())
         )),
     }
+}
+
+/// Where a session ends when the call that issued it is not indexed but
+/// the session itself says who it is for: an IAM Identity Center
+/// permission-set role (`AWSReservedSSO_*`, its sessions named after the
+/// user) or a session acting on behalf of an Identity Center user
+/// (`onBehalfOf`).
+pub fn session_origin(event: &Value) -> Option<Origin> {
+    let identity = &event["userIdentity"];
+    let store = text(&identity["onBehalfOf"]["identityStoreArn"]);
+    let issuer = identity["sessionContext"]["sessionIssuer"]["userName"]
+        .as_str()
+        .unwrap_or_default();
+    if issuer.starts_with("AWSReservedSSO_") {
+        let session = text(&identity["arn"]).and_then(|arn| arn.rsplit('/').next().map(str::to_string));
+        let user = session.or_else(|| text(&identity["onBehalfOf"]["userId"]))?;
+        return Some(Origin::IdentityCenterUser {
+            user,
+            identity_store: store,
+        });
+    }
+    let user = text(&identity["onBehalfOf"]["userId"])?;
+    Some(Origin::IdentityCenterUser {
+        user,
+        identity_store: store,
+    })
+}
+
+/// The identity store an event's session acts for, if it says.
+pub fn identity_store(event: &Value) -> Option<String> {
+    text(&event["userIdentity"]["onBehalfOf"]["identityStoreArn"])
 }
 
 /// The request for the calls that issued `access_key` up to `before`.
@@ -379,6 +422,46 @@ mod tests {
             next_step(&json!({"userIdentity": {"type": "Unknown"}})),
             Step::End(Origin::Unknown { .. })
         ));
+    }
+
+    #[test]
+    fn identity_center_sessions_end_on_their_user() {
+        let saml = json!({"userIdentity": {"type": "SAMLUser", "userName": "aidan@example.com"},
+            "requestParameters": {"principalArn": "arn:aws:iam::9:saml-provider/AWSSSO_5a1b_DO_NOT_DELETE"}});
+        assert_eq!(
+            next_step(&saml),
+            Step::End(Origin::IdentityCenterUser {
+                user: "aidan@example.com".into(),
+                identity_store: None
+            })
+        );
+        let session = json!({"userIdentity": {"type": "AssumedRole",
+            "arn": "arn:aws:sts::9:assumed-role/AWSReservedSSO_Admin_72/aidan@example.com",
+            "sessionContext": {"sessionIssuer": {"userName": "AWSReservedSSO_Admin_72"}},
+            "onBehalfOf": {"userId": "u-1", "identityStoreArn": "arn:aws:identitystore::1:identitystore/d-1"}}});
+        assert_eq!(
+            session_origin(&session),
+            Some(Origin::IdentityCenterUser {
+                user: "aidan@example.com".into(),
+                identity_store: Some("arn:aws:identitystore::1:identitystore/d-1".into())
+            })
+        );
+        assert_eq!(
+            session_origin(&json!({"userIdentity": {"type": "AssumedRole",
+                "sessionContext": {"sessionIssuer": {"userName": "ops-admin"}}}})),
+            None
+        );
+        assert_eq!(
+            next_step(
+                &json!({"userIdentity": {"type": "WebIdentityUser", "userName": "x"},
+                "responseElements": {"subjectFromWebIdentityToken": "repo:acme/app:ref:refs/heads/main",
+                    "provider": "arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"}})
+            ),
+            Step::End(Origin::WebIdentityUser {
+                subject: "repo:acme/app:ref:refs/heads/main".into(),
+                provider: Some("arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com".into())
+            })
+        );
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::collections::{BTreeSet, HashSet};
 use serde::Serialize;
 use serde_json::Value;
 use trailsearch_mapping::trace::{
-    earliest_body, event_body, issued_key_body, issued_session_body, next_step, pick, shared_event_body, Hop,
-    Origin, Step, MAX_HOPS,
+    earliest_body, event_body, identity_store, issued_key_body, issued_session_body, next_step, pick,
+    session_origin, shared_event_body, Hop, Origin, Step, MAX_HOPS,
 };
 use trailsearch_mapping::SearchQuery;
 
@@ -55,6 +55,7 @@ impl Sink {
         };
         let mut hops = vec![Hop::of(&current)];
         let mut seen: HashSet<String> = HashSet::from([event_id.to_string()]);
+        let mut store = identity_store(&current);
         let origin = loop {
             if hops.len() > MAX_HOPS {
                 break Origin::TooLong;
@@ -99,6 +100,9 @@ impl Sink {
                         found = pick(&issuers, None).cloned();
                     }
                     let Some(issuer) = found else {
+                        if let Some(origin) = session_origin(&current) {
+                            break origin;
+                        }
                         let key = access_key.as_deref().map(|k| format!("access key {k}"));
                         let session = session.as_ref().map(|(arn, _)| format!("session {arn}"));
                         let what: Vec<String> = key.into_iter().chain(session).collect();
@@ -112,9 +116,21 @@ impl Sink {
                         break Origin::Loop { event_id: id };
                     }
                     hops.push(Hop::of(&issuer));
+                    store = store.or_else(|| identity_store(&issuer));
                     current = issuer;
                 }
             }
+        };
+        // Identity Center's SAML sign-in names no identity store; its sessions do.
+        let origin = match origin {
+            Origin::IdentityCenterUser {
+                user,
+                identity_store: None,
+            } => Origin::IdentityCenterUser {
+                user,
+                identity_store: store,
+            },
+            other => other,
         };
         let answer = self.search(pattern, &earliest_body()).await?;
         let earliest = answer["aggregations"]["earliest"]["value_as_string"]
