@@ -137,7 +137,7 @@ mod tests {
     fn actor(identity: serde_json::Value) -> Option<String> {
         let record = serde_json::json!({ "userIdentity": identity });
         let record = record.as_object().unwrap();
-        crate::gather::gathered_of(record)
+        crate::strict::gathered_of(record)
             .identity
             .and_then(|i| i.actor())
     }

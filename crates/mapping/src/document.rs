@@ -11,10 +11,10 @@ use sha2::{Digest, Sha256};
 use crate::agent::classify as classify_user_agent;
 use crate::catalogue::{cloudtrail_field, Field, FieldType, ADDED_FIELDS};
 use crate::error::ShapeError;
-use crate::gather::{gathered_of, Derived};
+use crate::gather::Derived;
 use crate::geo::{is_public, Locate, Location};
 use crate::index::IndexNaming;
-use crate::strict::{check_record, conforms};
+use crate::strict::{check_record, conforms, gathered_of};
 use crate::template::Flavour;
 
 /// Lucene's limit on one indexed term, in bytes.
@@ -489,6 +489,15 @@ fn parse_event_time(text: &str) -> Result<DateTime<Utc>, ShapeError> {
         .map_err(|_| ShapeError::BadEventTime {
             value: truncate(text, 100),
         })
+}
+
+/// The derived fields of a record, as indexing derives them: for search
+/// results of documents indexed before a field existed.
+pub fn derive(record: &Value) -> Derived {
+    match record.as_object() {
+        Some(map) => gathered_of(map).derive(map.get("eventSource").and_then(Value::as_str)),
+        None => Derived::default(),
+    }
 }
 
 /// `_id`: the `eventID`, or a hash of the record's bytes (version 1.0

@@ -6,8 +6,6 @@
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value};
-
 use crate::actor::{yes_or_no, Identity, IdentityPath};
 
 /// The request parameter that names a call's main resource, per event
@@ -207,35 +205,10 @@ pub struct Derived {
     pub mfa: Option<bool>,
 }
 
-/// Gathers from a parsed record (the slow path's) with the same walk as the
-/// strict pass, so both paths derive the same fields.
-pub(crate) fn gathered_of(record: &Map<String, Value>) -> Gathered<'_> {
-    let mut gathered = Gathered::default();
-    for (name, value) in record {
-        let Some(at) = At::top(name) else { continue };
-        if matches!(at, At::Identity(_)) {
-            if !value.is_object() {
-                continue;
-            }
-            gathered.identity = Some(Identity::default());
-        }
-        crate::strict::gather(at, value, &mut gathered);
-    }
-    gathered
-}
-
-/// The derived fields of a record, as indexing derives them: for search
-/// results of documents indexed before a field existed.
-pub fn derive(record: &Value) -> Derived {
-    match record.as_object() {
-        Some(map) => gathered_of(map).derive(map.get("eventSource").and_then(Value::as_str)),
-        None => Derived::default(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::derive;
     use serde_json::json;
 
     #[test]

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::actor::Identity;
 use crate::catalogue::{cloudtrail_field, is_reserved, Field, FieldType};
@@ -42,17 +42,28 @@ pub(crate) fn check_record(bytes: &[u8]) -> Result<CleanRecord<'_>, serde_json::
     Ok(clean)
 }
 
-/// Gathers from a parsed value (the slow path's) found at `at`, with the
-/// same walk as the strict pass's, so both paths derive the same fields.
-pub(crate) fn gather<'de>(at: At, value: &'de Value, gathered: &mut Gathered<'de>) {
-    let mut keys = KeyStack::default();
-    let walk = Conform {
-        shape: Shape::Any,
-        keys: &mut keys,
-        capture: Some((at, gathered)),
-    };
-    // A walk of any shape over a tree, which holds no duplicate key, cannot fail.
-    let _ = walk.deserialize(value);
+/// Gathers from a parsed record (the slow path's) with the same walk as
+/// the strict pass's, so both paths derive the same fields.
+pub(crate) fn gathered_of(record: &Map<String, Value>) -> Gathered<'_> {
+    let mut gathered = Gathered::default();
+    for (name, value) in record {
+        let Some(at) = At::top(name) else { continue };
+        if matches!(at, At::Identity(_)) {
+            if !value.is_object() {
+                continue;
+            }
+            gathered.identity = Some(Identity::default());
+        }
+        let mut keys = KeyStack::default();
+        let walk = Conform {
+            shape: Shape::Any,
+            keys: &mut keys,
+            capture: Some((at, &mut gathered)),
+        };
+        // A walk of any shape over a tree, which holds no duplicate key, cannot fail.
+        let _ = walk.deserialize(value);
+    }
+    gathered
 }
 
 /// Whether a value has the JSON shape a field of this type accepts: the

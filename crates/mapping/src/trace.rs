@@ -61,7 +61,7 @@ impl Hop {
     /// The hop an event is.
     pub fn of(event: &Value) -> Hop {
         let identity = &event["userIdentity"];
-        let derived = crate::gather::derive(event);
+        let derived = crate::document::derive(event);
         Hop {
             time: text(&event["eventTime"]),
             account: text(&event["recipientAccountId"]),
