@@ -499,15 +499,24 @@ fn decode_cloudtrail_notification(message: &Value, context: &str) -> Result<Vec<
 /// count; a scheduled event is handled by [`Trigger::decode`] before this.
 fn decode_eventbridge(message: &Value, context: &str) -> Result<Vec<ObjectNotice>, TriggerError> {
     let event: EventBridgeEvent = parse(message, context)?;
-    if event.source != "aws.s3" {
-        return Err(unrecognised(format!(
+    let unknown = || {
+        unrecognised(format!(
             "{context} is an EventBridge {:?} event from {:?}",
             event.detail_type, event.source
-        )));
+        ))
+    };
+    if event.source != "aws.s3" {
+        return Err(unknown());
     }
     if event.detail_type != "Object Created" {
-        // Object Deleted, Object Restore Completed...: nothing to ingest.
-        return Ok(Vec::new());
+        // S3's other object events name nothing to ingest. Anything else from
+        // aws.s3 (a CloudTrail record of an S3 API call, "AWS API Call via
+        // CloudTrail") is not acknowledged unread: it fails, as the same
+        // events of every other service do.
+        return match S3_OBJECT_EVENTS.contains(&event.detail_type.as_str()) {
+            true => Ok(Vec::new()),
+            false => Err(unknown()),
+        };
     }
     let detail: EventBridgeDetail = parse(&event.detail, &format!("{context}: detail"))?;
     Ok(vec![ObjectNotice {
@@ -517,6 +526,21 @@ fn decode_eventbridge(message: &Value, context: &str) -> Result<Vec<ObjectNotice
         version_id: non_empty(detail.object.version_id),
     }])
 }
+
+/// The detail types of S3's own EventBridge object events other than
+/// "Object Created" (Amazon S3 User Guide, "EventBridge event message
+/// structure").
+const S3_OBJECT_EVENTS: &[&str] = &[
+    "Object Deleted",
+    "Object Restore Initiated",
+    "Object Restore Completed",
+    "Object Restore Expired",
+    "Object Tags Added",
+    "Object Tags Deleted",
+    "Object ACL Updated",
+    "Object Storage Class Changed",
+    "Object Access Tier Changed",
+];
 
 fn is_scheduled(payload: &Value) -> bool {
     payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")

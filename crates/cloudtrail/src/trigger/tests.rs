@@ -700,13 +700,35 @@ fn eventbridge(source: &str, detail_type: &str) -> Value {
 
 #[test]
 fn eventbridge_s3_events_other_than_object_created_name_nothing() {
-    for detail_type in ["Object Deleted", "Object Restore Completed", "Object Tags Added"] {
+    for detail_type in super::S3_OBJECT_EVENTS {
         assert_eq!(
             objects(Trigger::decode(&eventbridge("aws.s3", detail_type)).unwrap()),
             only_notices(vec![]),
             "{detail_type}"
         );
     }
+}
+
+/// A CloudTrail record of an S3 API call reaches EventBridge from `aws.s3`
+/// too: it is not one of S3's object events, so it fails loudly (through
+/// SQS, its message alone) rather than being acknowledged unread.
+#[test]
+fn eventbridge_cloudtrail_events_from_s3_are_not_dropped() {
+    let mut event = eventbridge("aws.s3", "AWS API Call via CloudTrail");
+    event["detail"] = json!({"eventVersion": "1.09", "eventSource": "s3.amazonaws.com",
+        "eventName": "PutBucketPolicy", "eventID": "e1", "eventTime": "2024-03-14T10:00:00Z"});
+    let err = decode_err(event.clone());
+    assert!(
+        err.to_string().starts_with(
+            "unrecognised trigger: the payload is an EventBridge \"AWS API Call via CloudTrail\" event from \"aws.s3\""
+        ),
+        "{err}"
+    );
+    let (notices, empty, undecodable) =
+        objects(Trigger::decode(&sqs_event(&[("m1", event.to_string())])).unwrap());
+    assert!(notices.is_empty() && empty.is_empty(), "not acknowledged");
+    assert_eq!(undecodable.len(), 1);
+    assert_eq!(undecodable[0].0, sqs("m1"));
 }
 
 #[test]
