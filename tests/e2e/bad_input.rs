@@ -36,7 +36,7 @@ fn expect_report(run: &Run, code: i32, counts: Value) {
     balanced(&report);
     let mut want = json!({
         "objects": 1, "skipped_objects": 0, "failed_objects": 0, "events": 0, "filtered": 0,
-        "indexed": 0, "duplicates": 0, "degraded": 0, "dead_lettered": 0, "failed_events": 0,
+        "indexed": 0, "superseded": 0, "duplicates": 0, "degraded": 0, "dead_lettered": 0, "failed_events": 0,
     });
     for (key, value) in counts.as_object().expect("an object") {
         want[key] = value.clone();
@@ -427,7 +427,8 @@ fn bad_input_unreadable_entries_fail_alone_and_flat_copies_are_read() {
     assert_eq!(
         report,
         json!({"objects": 4, "skipped_objects": 4, "failed_objects": 1, "events": 3, "filtered": 0,
-               "indexed": 3, "duplicates": 0, "degraded": 0, "dead_lettered": 0, "failed_events": 0}),
+               "indexed": 3, "superseded": 0, "duplicates": 0, "degraded": 0, "dead_lettered": 0,
+               "failed_events": 0}),
         "{run}"
     );
     assert_eq!(event_ids(&prefix), [id(1), id(2), id(3)]);

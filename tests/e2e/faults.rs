@@ -72,7 +72,7 @@ fn clean_report() -> Value {
     let m = manifest();
     json!({
         "objects": n(&m, "log_objects"), "skipped_objects": n(&m, "digest_objects"), "failed_objects": 0,
-        "events": n(&m, "records"), "filtered": 0, "indexed": n(&m, "distinct_events"),
+        "events": n(&m, "records"), "filtered": 0, "indexed": n(&m, "distinct_events"), "superseded": 0,
         "duplicates": n(&m, "duplicate_deliveries"), "degraded": 0,
         "dead_lettered": n(&m, "records_without_valid_event_time"), "failed_events": 0,
     })

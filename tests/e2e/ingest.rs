@@ -26,7 +26,7 @@ fn ingest_accounts_for_every_fixture_event_and_reingest_adds_nothing() {
         report,
         json!({
             "objects": n(&m, "log_objects"), "skipped_objects": n(&m, "digest_objects"), "failed_objects": 0,
-            "events": n(&m, "records"), "filtered": 0, "indexed": n(&m, "distinct_events"),
+            "events": n(&m, "records"), "filtered": 0, "indexed": n(&m, "distinct_events"), "superseded": 0,
             "duplicates": n(&m, "duplicate_deliveries"), "degraded": 0, "dead_lettered": unplaceable,
             "failed_events": 0,
         }),
@@ -130,10 +130,18 @@ fn dry_run_writes_the_bulk_bodies_deterministically() {
             .lines()
             .next()
             .unwrap()
-            .starts_with(r#"{"create":{"_index":"#),
+            .starts_with(r#"{"index":{"_index":"dry-2024.03.14","_id":"#),
         "{}",
         &a.stdout[..200]
     );
+    // Every event is written at the external version of a copy read from
+    // its log object, which replaces a provisional copy and nothing else.
+    for action in a.stdout.lines().step_by(2) {
+        assert!(
+            action.ends_with(r#","version":1,"version_type":"external"}}"#),
+            "{action}"
+        );
+    }
     let report = a.report();
     balanced(&report);
     assert_eq!(n(&report, "indexed"), records);

@@ -415,6 +415,35 @@ fn the_bootstrap_under_the_lambda_runtime_api_answers_every_trigger() {
         "after the direct invocations"
     );
 
+    // (e) CloudTrail events that come as events: EventBridge, CloudWatch
+    // Logs, Kinesis (whose undecodable record alone comes back, by sequence
+    // number). Two events, each indexed once whatever the path.
+    let trigger = |name: &str| -> Value {
+        let text =
+            std::fs::read_to_string(repo_root().join("tests/fixtures/triggers").join(name)).expect("fixture");
+        serde_json::from_str(&text).expect("fixture JSON")
+    };
+    let reply = lambda
+        .invoke("eventbridge", &trigger("eventbridge-cloudtrail-api-call.json"))
+        .unwrap_or_else(|e| panic!("eventbridge: {e}"));
+    assert_eq!(reply, json!({}));
+    let reply = lambda
+        .invoke("cloudwatch-logs", &trigger("cloudwatch-logs.json"))
+        .unwrap_or_else(|e| panic!("cloudwatch-logs: {e}"));
+    assert_eq!(reply, json!({}));
+    let reply = lambda
+        .invoke("kinesis", &trigger("kinesis.json"))
+        .unwrap_or_else(|e| panic!("kinesis: {e}"));
+    assert_eq!(
+        reply,
+        json!({"batchItemFailures": [{"itemIdentifier": "49590338271490256608559692541336630111039049876712685666"}]})
+    );
+    assert_eq!(
+        (events(), dead_letters()),
+        (want + 2, dead),
+        "after the streamed paths"
+    );
+
     // The function lived through every invocation and said what it did.
     assert!(lambda.function_alive(), "the function exited");
     let log = lambda.log("function.log");

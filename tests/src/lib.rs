@@ -258,7 +258,12 @@ impl Run {
 
     /// The JSON report (stdout, or the last stderr line in dry runs).
     pub fn report(&self) -> Value {
-        let text = if self.stdout.trim_start().starts_with('{') && !self.stdout.contains("\"create\"") {
+        // A dry run's stdout is bulk bodies: its report is on stderr.
+        let bulk = ["{\"create\":", "{\"index\":"];
+        let dry_run = bulk
+            .iter()
+            .any(|action| self.stdout.trim_start().starts_with(action));
+        let text = if self.stdout.trim_start().starts_with('{') && !dry_run {
             self.stdout.trim().lines().last().unwrap_or("")
         } else {
             self.stderr.trim().lines().last().unwrap_or("")

@@ -55,7 +55,8 @@ pub use crate::{
     key::{LogKey, LogKind},
     reader::{Record, RecordReader},
     trigger::{
-        batch_response, sqs_batch_response, BatchResultCode, ObjectNotice, Origin, Trigger, TriggerError,
+        batch_response, sqs_batch_response, BatchResultCode, EventBatch, ObjectNotice, Origin, StreamSource,
+        Trigger, TriggerError,
     },
 };
 

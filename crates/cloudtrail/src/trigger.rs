@@ -1,5 +1,7 @@
 //! Trigger payloads: every envelope a CloudTrail log object can reach the
-//! Lambda in, decoded to a flat list of object references.
+//! Lambda in, decoded to a flat list of object references, and the paths
+//! CloudTrail events come by as events (EventBridge, CloudWatch Logs,
+//! Kinesis), decoded to batches of records.
 //!
 //! One decoder covers them all because accounts wire S3 to the Lambda in
 //! whatever way they already have (S3 notifications straight to Lambda or
@@ -15,8 +17,11 @@
 //! is reported alone (`undecodable`) and the rest proceed; they also lack
 //! CloudTrail's own SNS notification and tolerate fewer real-world variants.
 
+mod stream;
 #[cfg(test)]
 mod tests;
+
+pub use stream::{EventBatch, StreamSource};
 
 use std::fmt;
 
@@ -54,6 +59,11 @@ pub enum Origin {
         /// The `taskId`, which the task's result echoes.
         task_id: String,
     },
+    /// A Kinesis record: failed ones go in `batchItemFailures` by sequence number.
+    KinesisRecord {
+        /// The record's `sequenceNumber`, which `batchItemFailures` echoes.
+        sequence_number: String,
+    },
 }
 
 impl fmt::Display for Origin {
@@ -62,6 +72,7 @@ impl fmt::Display for Origin {
             Origin::Direct => f.write_str("direct invocation"),
             Origin::SqsMessage { message_id } => write!(f, "SQS message {message_id}"),
             Origin::BatchTask { task_id } => write!(f, "batch task {task_id}"),
+            Origin::KinesisRecord { sequence_number } => write!(f, "Kinesis record {sequence_number}"),
         }
     }
 }
@@ -83,6 +94,9 @@ pub enum Trigger {
     Objects {
         /// The objects to ingest, in payload order.
         notices: Vec<(Origin, ObjectNotice)>,
+        /// CloudTrail events that arrived as events (EventBridge, CloudWatch
+        /// Logs, Kinesis), one batch per payload, in payload order.
+        events: Vec<(Origin, EventBatch)>,
         /// SQS messages that named no object (an `s3:TestEvent`, an
         /// `ObjectRemoved` record, an EventBridge event other than "Object
         /// Created"): they must still be acknowledged, i.e. left out of
@@ -121,6 +135,11 @@ or s3:TestEvent, invoked directly or carried by SNS ({\"Records\":[{\"EventSourc
 or SQS ({\"Records\":[{\"eventSource\":\"aws:sqs\",...}]}, raw or in an SNS envelope); \
 CloudTrail's SNS notification ({\"s3Bucket\":...,\"s3ObjectKey\":[...]}) via SNS or SQS; \
 an EventBridge S3 \"Object Created\" event, direct or via SQS; \
+an EventBridge CloudTrail event (\"AWS API Call via CloudTrail\" and the other \"... via CloudTrail\" types), \
+direct, via SQS or SNS in SQS; \
+a CloudWatch Logs subscription payload ({\"awslogs\":{\"data\":...}}); \
+Kinesis records ({\"Records\":[{\"eventSource\":\"aws:kinesis\",...}]}) of CloudWatch Logs payloads, \
+EventBridge CloudTrail events or CloudTrail records; \
 an EventBridge \"Scheduled Event\"; \
 an S3 Batch Operations invocation (invocationSchemaVersion 1.0 or 2.0)";
 
@@ -184,7 +203,16 @@ impl Trigger {
     ///   a body that cannot be decoded fails only its message (see
     ///   [`Trigger::Objects`]);
     /// - EventBridge events from S3 (`"source":"aws.s3"`): "Object Created"
-    ///   names its object, other detail types name none;
+    ///   names its object, S3's other object events name none;
+    /// - EventBridge CloudTrail events (detail types "... via CloudTrail",
+    ///   from any service) direct or in any message above: their `detail`
+    ///   is the record, an [`EventBatch`];
+    /// - CloudWatch Logs subscription payloads (`{"awslogs":{"data":..}}`),
+    ///   whose log events are records (a `CONTROL_MESSAGE` names none);
+    /// - Kinesis batches (`"eventSource":"aws:kinesis"`), each record a
+    ///   gzip CloudWatch Logs payload, an EventBridge CloudTrail event or a
+    ///   record; a record that cannot be decoded fails alone
+    ///   ([`Origin::KinesisRecord`]);
     /// - EventBridge "Scheduled Event"s from `aws.events`: [`Trigger::Scheduled`];
     /// - S3 Batch Operations invocations, schema 1.0 and 2.0.
     ///
@@ -222,11 +250,23 @@ impl Trigger {
         if is_scheduled(payload) {
             return Ok(Trigger::Scheduled);
         }
+        if let Some(awslogs) = object.get("awslogs") {
+            return Ok(Trigger::Objects {
+                notices: Vec::new(),
+                events: stream::decode_awslogs(awslogs)?
+                    .map(|batch| (Origin::Direct, batch))
+                    .into_iter()
+                    .collect(),
+                empty_origins: Vec::new(),
+                undecodable: Vec::new(),
+            });
+        }
         // Anything else must be a message shape invoked directly (an
-        // EventBridge S3 event, or a test).
-        let notices = decode_message(payload, "the payload", Envelope::Allowed)?;
+        // EventBridge event, or a test).
+        let found = decode_message(payload, "the payload", Envelope::Allowed)?;
         Ok(Trigger::Objects {
-            notices: notices.into_iter().map(|n| (Origin::Direct, n)).collect(),
+            notices: found.notices.into_iter().map(|n| (Origin::Direct, n)).collect(),
+            events: found.events.into_iter().map(|e| (Origin::Direct, e)).collect(),
             empty_origins: Vec::new(),
             undecodable: Vec::new(),
         })
@@ -320,6 +360,7 @@ fn decode_records(records: &Value) -> Result<Trigger, TriggerError> {
         return Err(malformed("Records", "not an array"));
     };
     let mut notices = Vec::new();
+    let mut events = Vec::new();
     let mut empty_origins = Vec::new();
     let mut undecodable = Vec::new();
     for (i, record) in records.iter().enumerate() {
@@ -335,7 +376,8 @@ fn decode_records(records: &Value) -> Result<Trigger, TriggerError> {
                 let body = parse_body(&sns.sns.message, &sns.sns.message_id)?;
                 let context = format!("SNS message {}", sns.sns.message_id);
                 let found = decode_message(&body, &context, Envelope::Unwrapped)?;
-                notices.extend(found.into_iter().map(|n| (Origin::Direct, n)));
+                notices.extend(found.notices.into_iter().map(|n| (Origin::Direct, n)));
+                events.extend(found.events.into_iter().map(|e| (Origin::Direct, e)));
             }
             Some("aws:sqs") => {
                 // Without its id a message cannot be answered for, so a
@@ -346,7 +388,23 @@ fn decode_records(records: &Value) -> Result<Trigger, TriggerError> {
                 };
                 match decode_sqs_body(&sqs) {
                     Ok(found) if found.is_empty() => empty_origins.push(origin),
-                    Ok(found) => notices.extend(found.into_iter().map(|n| (origin.clone(), n))),
+                    Ok(found) => {
+                        notices.extend(found.notices.into_iter().map(|n| (origin.clone(), n)));
+                        events.extend(found.events.into_iter().map(|e| (origin.clone(), e)));
+                    }
+                    Err(err) => undecodable.push((origin, err.to_string())),
+                }
+            }
+            Some("aws:kinesis") => {
+                // Without its sequence number a record cannot be answered
+                // for, so a record lacking one fails the batch.
+                let kinesis: stream::KinesisRecord = parse(record, &location)?;
+                let origin = Origin::KinesisRecord {
+                    sequence_number: kinesis.kinesis.sequence_number.clone(),
+                };
+                match stream::decode_kinesis(&kinesis) {
+                    Ok(Some(batch)) => events.push((origin, batch)),
+                    Ok(None) => empty_origins.push(origin),
                     Err(err) => undecodable.push((origin, err.to_string())),
                 }
             }
@@ -360,9 +418,30 @@ fn decode_records(records: &Value) -> Result<Trigger, TriggerError> {
     }
     Ok(Trigger::Objects {
         notices,
+        events,
         empty_origins,
         undecodable,
     })
+}
+
+/// What one message names: objects, or CloudTrail events that came as events.
+#[derive(Default)]
+struct Found {
+    notices: Vec<ObjectNotice>,
+    events: Vec<EventBatch>,
+}
+
+impl Found {
+    fn objects(notices: Vec<ObjectNotice>) -> Self {
+        Found {
+            notices,
+            events: Vec::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.notices.is_empty() && self.events.is_empty()
+    }
 }
 
 /// A Lambda record's source: S3 and SQS records spell it `eventSource`,
@@ -379,7 +458,7 @@ fn source_name(source: Option<&str>) -> String {
     source.map_or_else(|| "missing".to_owned(), |s| format!("{s:?}"))
 }
 
-fn decode_sqs_body(sqs: &SqsRecord) -> Result<Vec<ObjectNotice>, TriggerError> {
+fn decode_sqs_body(sqs: &SqsRecord) -> Result<Found, TriggerError> {
     let body = parse_body(&sqs.body, &sqs.message_id)?;
     let context = format!("SQS message {}", sqs.message_id);
     decode_message(&body, &context, Envelope::Allowed)
@@ -387,23 +466,19 @@ fn decode_sqs_body(sqs: &SqsRecord) -> Result<Vec<ObjectNotice>, TriggerError> {
 
 /// Decodes one message: an SNS `Message`, an SQS `body`, or a payload
 /// invoked directly. `context` names it in errors.
-fn decode_message(
-    message: &Value,
-    context: &str,
-    envelope: Envelope,
-) -> Result<Vec<ObjectNotice>, TriggerError> {
+fn decode_message(message: &Value, context: &str, envelope: Envelope) -> Result<Found, TriggerError> {
     let Some(object) = message.as_object() else {
         return Err(unrecognised(format!("{context} is {}", describe(message))));
     };
     if let Some(records) = object.get("Records") {
-        return decode_s3_notification(records, context);
+        return decode_s3_notification(records, context).map(Found::objects);
     }
     if object.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         // Sent once when a notification configuration is saved.
-        return Ok(Vec::new());
+        return Ok(Found::default());
     }
     if object.contains_key("s3Bucket") {
-        return decode_cloudtrail_notification(message, context);
+        return decode_cloudtrail_notification(message, context).map(Found::objects);
     }
     if object.contains_key("detail-type") {
         return decode_eventbridge(message, context);
@@ -497,8 +572,14 @@ fn decode_cloudtrail_notification(message: &Value, context: &str) -> Result<Vec<
 
 /// An EventBridge event inside a message or invoked directly: only S3's
 /// count; a scheduled event is handled by [`Trigger::decode`] before this.
-fn decode_eventbridge(message: &Value, context: &str) -> Result<Vec<ObjectNotice>, TriggerError> {
+fn decode_eventbridge(message: &Value, context: &str) -> Result<Found, TriggerError> {
     let event: EventBridgeEvent = parse(message, context)?;
+    if stream::is_cloudtrail_detail_type(&event.detail_type) {
+        return Ok(Found {
+            notices: Vec::new(),
+            events: vec![stream::decode_eventbridge_cloudtrail(message, context)?],
+        });
+    }
     let unknown = || {
         unrecognised(format!(
             "{context} is an EventBridge {:?} event from {:?}",
@@ -514,17 +595,17 @@ fn decode_eventbridge(message: &Value, context: &str) -> Result<Vec<ObjectNotice
         // CloudTrail") is not acknowledged unread: it fails, as the same
         // events of every other service do.
         return match S3_OBJECT_EVENTS.contains(&event.detail_type.as_str()) {
-            true => Ok(Vec::new()),
+            true => Ok(Found::default()),
             false => Err(unknown()),
         };
     }
     let detail: EventBridgeDetail = parse(&event.detail, &format!("{context}: detail"))?;
-    Ok(vec![ObjectNotice {
+    Ok(Found::objects(vec![ObjectNotice {
         bucket: detail.bucket.name,
         key: decode_eventbridge_key(&detail.object.key),
         size: detail.object.size,
         version_id: non_empty(detail.object.version_id),
-    }])
+    }]))
 }
 
 /// The detail types of S3's own EventBridge object events other than

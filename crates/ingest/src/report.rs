@@ -18,6 +18,10 @@ pub struct Report {
     pub filtered: u64,
     /// Events indexed whole.
     pub indexed: u64,
+    /// Provisional copies (from EventBridge, CloudWatch Logs, Kinesis)
+    /// replaced by their S3 record; also counted in `indexed` or
+    /// `degraded`, so outside the sum.
+    pub superseded: u64,
     /// Events already indexed.
     pub duplicates: u64,
     /// Events indexed degraded.
@@ -37,6 +41,7 @@ impl Report {
         self.events += other.events;
         self.filtered += other.filtered;
         self.indexed += other.indexed;
+        self.superseded += other.superseded;
         self.duplicates += other.duplicates;
         self.degraded += other.degraded;
         self.dead_lettered += other.dead_lettered;
@@ -46,6 +51,7 @@ impl Report {
     /// Adds what a sink settled.
     pub fn add_settled(&mut self, settled: &Settled) {
         self.indexed += settled.indexed;
+        self.superseded += settled.superseded;
         self.duplicates += settled.duplicates;
         self.degraded += settled.degraded;
         self.dead_lettered += settled.dead_lettered;
@@ -77,14 +83,15 @@ impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "objects={} skipped_objects={} failed_objects={} events={} filtered={} indexed={} duplicates={} \
-             degraded={} dead_lettered={} failed_events={}",
+            "objects={} skipped_objects={} failed_objects={} events={} filtered={} indexed={} superseded={} \
+             duplicates={} degraded={} dead_lettered={} failed_events={}",
             self.objects,
             self.skipped_objects,
             self.failed_objects,
             self.events,
             self.filtered,
             self.indexed,
+            self.superseded,
             self.duplicates,
             self.degraded,
             self.dead_lettered,

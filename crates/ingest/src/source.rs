@@ -1,9 +1,10 @@
 //! Sources: which objects to read. Local files and directories for now.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use trailsearch_cloudtrail::{LogKey, LogKind};
-use trailsearch_mapping::Provenance;
+use trailsearch_cloudtrail::{EventBatch, LogKey, LogKind, StreamSource};
+use trailsearch_mapping::{Provenance, StreamOrigin};
 
 use crate::error::IngestError;
 use crate::filter::EventFilter;
@@ -21,6 +22,58 @@ pub enum ObjectRef {
         /// Key (decoded).
         key: String,
     },
+    /// CloudTrail events that arrived as events (an EventBridge event, a
+    /// CloudWatch Logs payload, a Kinesis record), read from memory. Their
+    /// documents are provisional copies: the S3 record replaces them.
+    Events {
+        /// Where the payload came from.
+        source: StreamSource,
+        /// The records' JSON, in payload order.
+        records: Arc<[String]>,
+    },
+}
+
+impl From<EventBatch> for ObjectRef {
+    fn from(batch: EventBatch) -> Self {
+        ObjectRef::Events {
+            source: batch.source,
+            records: batch.records.into(),
+        }
+    }
+}
+
+/// `trailsearch.source.*` of a provisional copy.
+fn stream_origin(source: &StreamSource) -> StreamOrigin {
+    let fields = match source {
+        StreamSource::EventBridge { event_id, .. } => vec![("eventbridge_id", event_id.clone())],
+        StreamSource::CloudWatchLogs {
+            log_group,
+            log_stream,
+        } => vec![
+            ("log_group", log_group.clone()),
+            ("log_stream", log_stream.clone()),
+        ],
+        StreamSource::Kinesis {
+            stream,
+            sequence_number,
+            log,
+        } => {
+            let mut fields = vec![
+                ("stream", stream.clone()),
+                ("sequence_number", sequence_number.clone()),
+            ];
+            if let Some((group, log_stream)) = log {
+                fields.push(("log_group", group.clone()));
+                fields.push(("log_stream", log_stream.clone()));
+            }
+            fields
+        }
+        _ => Vec::new(),
+    };
+    StreamOrigin {
+        kind: source.kind(),
+        fields,
+    }
 }
 
 impl ObjectRef {
@@ -29,6 +82,7 @@ impl ObjectRef {
         match self {
             ObjectRef::Local(path) => path.display().to_string(),
             ObjectRef::S3 { bucket, key } => format!("s3://{bucket}/{key}"),
+            ObjectRef::Events { source, .. } => source.to_string(),
         }
     }
 
@@ -37,19 +91,46 @@ impl ObjectRef {
     pub fn provenance(&self) -> Provenance {
         match self {
             ObjectRef::Local(path) => Provenance::local(path_text(path)),
-            ObjectRef::S3 { bucket, key } => Provenance {
-                bucket: Some(bucket.clone()),
-                key: key.clone(),
+            ObjectRef::S3 { bucket, key } => Provenance::s3(bucket.clone(), key.clone()),
+            ObjectRef::Events { source, .. } => Provenance {
+                bucket: None,
+                key: source.to_string(),
+                stream: Some(stream_origin(source)),
             },
         }
     }
 
-    /// The key or path the CloudTrail key grammar is applied to.
-    fn key_text(&self) -> String {
+    /// The key or path the CloudTrail key grammar is applied to; none for
+    /// events, which are read whatever their path is called.
+    fn key_text(&self) -> Option<String> {
         match self {
-            ObjectRef::Local(path) => path.display().to_string(),
-            ObjectRef::S3 { key, .. } => key.clone(),
+            ObjectRef::Local(path) => Some(path.display().to_string()),
+            ObjectRef::S3 { key, .. } => Some(key.clone()),
+            ObjectRef::Events { .. } => None,
         }
+    }
+
+    /// The object as a `{"Records":[...]}` document, for events held in
+    /// memory. A record that is not JSON goes in as a JSON string, so it is
+    /// dead-lettered with its text rather than breaking the others.
+    pub fn events_body(&self) -> Option<Vec<u8>> {
+        let ObjectRef::Events { records, .. } = self else {
+            return None;
+        };
+        let mut body = Vec::with_capacity(records.iter().map(|r| r.len() + 1).sum::<usize>() + 16);
+        body.extend_from_slice(b"{\"Records\":[");
+        for (i, record) in records.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            match serde_json::from_str::<serde::de::IgnoredAny>(record) {
+                Ok(_) => body.extend_from_slice(record.as_bytes()),
+                // Serializing a string cannot fail.
+                Err(_) => body.extend_from_slice(&serde_json::to_vec(record).unwrap_or_default()),
+            }
+        }
+        body.extend_from_slice(b"]}");
+        Some(body)
     }
 }
 
@@ -120,7 +201,11 @@ impl Plan {
     /// Adds an object: to read, to skip (digests, other services' logs), or
     /// pruned (its key's date lies outside the filter).
     pub fn add(&mut self, object: ObjectRef, size: u64, filter: &EventFilter) {
-        match judge(&object.key_text(), filter) {
+        let verdict = match object.key_text() {
+            Some(key) => judge(&key, filter),
+            None => Verdict::Read,
+        };
+        match verdict {
             Verdict::Read => self.objects.push((object, size)),
             Verdict::Skip(reason) => self.skipped.push((object, reason)),
             Verdict::Prune => self.pruned += 1,

@@ -89,6 +89,9 @@ impl ObjectStore {
                     handle,
                 )))
             }
+            ObjectRef::Events { .. } => Ok(Box::new(std::io::Cursor::new(
+                object.events_body().unwrap_or_default(),
+            ))),
         }
     }
 

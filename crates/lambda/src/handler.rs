@@ -310,32 +310,45 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
         Trigger::Scheduled => prune(deps).await,
         Trigger::Objects {
             notices,
+            events,
             empty_origins,
             undecodable,
         } => {
             for (origin, reason) in &undecodable {
                 tracing::warn!(origin = %origin, reason = %reason, "message not understood; left for redelivery");
             }
-            let ingested = ingest(deps, &notices, deadline).await?;
-            let from_sqs = notices
+            // Each payload of events is one object of the report, read from memory.
+            let work: Vec<(Origin, ObjectRef, u64)> = notices
                 .iter()
-                .map(|(o, _)| o)
+                .map(|(origin, notice)| (origin.clone(), object_of(notice), notice.size.unwrap_or(0)))
+                .chain(events.into_iter().map(|(origin, batch)| {
+                    let size = batch.records.iter().map(|r| r.len() as u64).sum();
+                    (origin, ObjectRef::from(batch), size)
+                }))
+                .collect();
+            let ingested = ingest(deps, work.iter().map(|(_, o, size)| (o.clone(), *size)), deadline).await?;
+            let batched = work
+                .iter()
+                .map(|(o, _, _)| o)
                 .chain(&empty_origins)
                 .chain(undecodable.iter().map(|(o, _)| o))
-                .any(|o| matches!(o, Origin::SqsMessage { .. }));
-            if from_sqs {
+                .any(|o| matches!(o, Origin::SqsMessage { .. } | Origin::KinesisRecord { .. }));
+            if batched {
+                // SQS answers by message, Kinesis by sequence number, in one shape.
                 let mut failed: Vec<String> = Vec::new();
                 let failed_origins = undecodable.iter().map(|(o, _)| o).chain(
-                    notices
-                        .iter()
-                        .filter(|(_, n)| ingested.failed.contains_key(&object_of(n).name()))
-                        .map(|(o, _)| o),
+                    work.iter()
+                        .filter(|(_, object, _)| ingested.failed.contains_key(&object.name()))
+                        .map(|(o, _, _)| o),
                 );
                 for origin in failed_origins {
-                    if let Origin::SqsMessage { message_id } = origin {
-                        if !failed.contains(message_id) {
-                            failed.push(message_id.clone());
-                        }
+                    let id = match origin {
+                        Origin::SqsMessage { message_id } => message_id,
+                        Origin::KinesisRecord { sequence_number } => sequence_number,
+                        _ => continue,
+                    };
+                    if !failed.contains(id) {
+                        failed.push(id.clone());
                     }
                 }
                 return Ok(sqs_batch_response(&failed));
@@ -344,7 +357,7 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
                 None => Ok(json!({})),
                 Some((name, failure)) => Err(HandlerError::ObjectsFailed {
                     failed: ingested.failed.len(),
-                    objects: notices.len(),
+                    objects: work.len(),
                     first: format!("{name}: {}", failure.0),
                 }),
             }
@@ -355,7 +368,10 @@ pub async fn handle(event: LambdaEvent<Value>, deps: &Deps) -> Result<Value, Han
             tasks,
             undecodable,
         } => {
-            let ingested = ingest(deps, &tasks, deadline).await?;
+            let objects = tasks
+                .iter()
+                .map(|(_, notice)| (object_of(notice), notice.size.unwrap_or(0)));
+            let ingested = ingest(deps, objects, deadline).await?;
             let mut results = Vec::new();
             for (origin, notice) in &tasks {
                 let Origin::BatchTask { task_id } = origin else {
@@ -414,19 +430,18 @@ struct Ingested {
 
 async fn ingest(
     deps: &Deps,
-    notices: &[(Origin, ObjectNotice)],
+    objects: impl Iterator<Item = (ObjectRef, u64)>,
     deadline: Option<Instant>,
 ) -> Result<Ingested, HandlerError> {
     let started = Instant::now();
     let filter = deps.settings.event_filter();
     let mut plan = Plan::default();
     let mut seen = HashSet::new();
-    for (_, notice) in notices {
-        let object = object_of(notice);
+    for (object, size) in objects {
         // The same object named twice (two messages, or a redelivery inside
         // one batch) is read once.
         if seen.insert(object.clone()) {
-            plan.add(object, notice.size.unwrap_or(0), &filter);
+            plan.add(object, size, &filter);
         }
     }
     let skipped: HashSet<String> = plan.skipped.iter().map(|(object, _)| object.name()).collect();

@@ -538,3 +538,244 @@ async fn objects_whose_retries_run_out_are_reported_for_redelivery() {
     assert_eq!(reply["results"][0]["resultCode"], "TemporaryFailure", "{reply}");
     assert_eq!(count(&format!("{}-*", base.prefix)), 0);
 }
+
+// --- CloudTrail events that arrive as events -----------------------------------
+
+const FIRST: &str = "3f1c2b9e-7d4a-4e7b-9c3f-000000000001";
+const SECOND: &str = "3f1c2b9e-7d4a-4e7b-9c3f-000000000002";
+
+/// `_source` of an event by its `eventID`.
+fn source_of(prefix: &str, event_id: &str) -> Value {
+    let (status, hits) = http(
+        "POST",
+        &format!("{prefix}-*/_search"),
+        Some(&json!({"query": {"term": {"eventID": event_id}}, "version": true})),
+    );
+    assert_eq!(status, 200, "{hits}");
+    let hits = hits["hits"]["hits"].as_array().unwrap().clone();
+    assert_eq!(hits.len(), 1, "{event_id}: {hits:?}");
+    let mut source = hits[0]["_source"].clone();
+    source["_version"] = hits[0]["_version"].clone();
+    source
+}
+
+#[tokio::test]
+async fn every_streamed_path_indexes_provisional_copies_with_exact_counts() {
+    let stack = stack("lambda-streams", lambda_settings()).await;
+    let prefix = stack.prefix.to_string();
+    let indexed = || {
+        refresh(&format!("{prefix}-*"));
+        count(&format!("{prefix}-*"))
+    };
+
+    // EventBridge, invoked directly: one event, its record.
+    let reply = handle(
+        event(payload("eventbridge-cloudtrail-api-call.json", "-")),
+        &stack.deps,
+    )
+    .await
+    .expect("handled");
+    assert_eq!(reply, json!({}));
+    assert_eq!(indexed(), 1);
+    let first = source_of(&prefix, FIRST);
+    assert_eq!(
+        first["trailsearch"]["source"],
+        json!({"kind": "eventbridge", "key": "eventbridge:6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+               "eventbridge_id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718"})
+    );
+    assert_eq!(first["_version"], 0, "a provisional copy");
+
+    // EventBridge through SQS (raw, and in an SNS envelope): the first event
+    // again is a duplicate, the second is new; nothing fails.
+    let reply = handle(
+        event(payload("sqs-eventbridge-cloudtrail.json", "-")),
+        &stack.deps,
+    )
+    .await
+    .expect("handled");
+    assert_eq!(reply, json!({"batchItemFailures": []}));
+    assert_eq!(indexed(), 2);
+
+    // CloudWatch Logs: both records, already there.
+    let reply = handle(event(payload("cloudwatch-logs.json", "-")), &stack.deps)
+        .await
+        .expect("handled");
+    assert_eq!(reply, json!({}));
+    assert_eq!(indexed(), 2);
+    // Its probe names nothing.
+    let reply = handle(event(payload("cloudwatch-logs-control.json", "-")), &stack.deps)
+        .await
+        .expect("handled");
+    assert_eq!(reply, json!({}));
+
+    // Kinesis: the record that is neither gzip nor JSON fails alone, by
+    // sequence number; the control message is acknowledged.
+    let reply = handle(event(payload("kinesis.json", "-")), &stack.deps)
+        .await
+        .expect("handled");
+    assert_eq!(
+        reply,
+        json!({"batchItemFailures": [{"itemIdentifier": "49590338271490256608559692541336630111039049876712685666"}]})
+    );
+    assert_eq!(indexed(), 2);
+    // The first copy to arrive is the one kept: provisional copies never
+    // replace each other.
+    assert_eq!(
+        source_of(&prefix, FIRST)["trailsearch"]["source"]["kind"],
+        "eventbridge"
+    );
+    assert_eq!(
+        source_of(&prefix, SECOND)["trailsearch"]["source"]["kind"],
+        "eventbridge"
+    );
+}
+
+/// The record behind the fixtures' events, as its S3 log object holds it.
+fn s3_copy(dir: &std::path::Path, records: &[Value]) -> String {
+    let path = dir.join("111122223333_CloudTrail_us-east-1_20240316T1005Z_AbCdEfGh12345678.json");
+    std::fs::write(&path, json!({"Records": records}).to_string()).expect("write");
+    path.to_str().unwrap().to_string()
+}
+
+fn provisional_records() -> Vec<Value> {
+    let eventbridge = payload("sqs-eventbridge-cloudtrail.json", "-");
+    let first: Value = serde_json::from_str(eventbridge["Records"][0]["body"].as_str().unwrap()).unwrap();
+    let envelope: Value = serde_json::from_str(eventbridge["Records"][1]["body"].as_str().unwrap()).unwrap();
+    let second: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    vec![first["detail"].clone(), second["detail"].clone()]
+}
+
+/// The S3 copy is the record of truth, whatever the order: a later S3 copy
+/// replaces a provisional one (counted `superseded`), even one that differs
+/// from it; a later provisional copy never replaces anything; documents
+/// written by `create` before versioned writes are duplicates.
+#[tokio::test]
+async fn the_s3_copy_ends_as_the_document_in_every_order() {
+    let records = provisional_records();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = s3_copy(dir.path(), &records);
+
+    // Provisional first, then S3: replaced, counted superseded.
+    let first_stack = stack("lambda-order-a", lambda_settings()).await;
+    let prefix = first_stack.prefix.to_string();
+    // Through EventBridge, the second event arrives cut down (as a 256 KB
+    // entry limit would leave it): the S3 copy restores it.
+    let mut cut = payload("sqs-eventbridge-cloudtrail.json", "-");
+    let mut envelope: Value = serde_json::from_str(cut["Records"][1]["body"].as_str().unwrap()).unwrap();
+    let mut message: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    message["detail"]["requestParameters"] = json!(null);
+    envelope["Message"] = json!(message.to_string());
+    cut["Records"][1]["body"] = json!(envelope.to_string());
+    handle(event(cut), &first_stack.deps).await.expect("handled");
+    refresh(&format!("{prefix}-*"));
+    assert_eq!(source_of(&prefix, SECOND)["requestParameters"], json!(null));
+    let run = trailsearch(&first_stack.prefix, &["ingest", &file, "--report", "json"]).expect_code(0);
+    let report = run.report();
+    assert_eq!(
+        (
+            report["events"].as_u64(),
+            report["indexed"].as_u64(),
+            report["superseded"].as_u64(),
+            report["duplicates"].as_u64()
+        ),
+        (Some(2), Some(2), Some(2), Some(0)),
+        "{run}"
+    );
+    refresh(&format!("{prefix}-*"));
+    assert_eq!(count(&format!("{prefix}-*")), 2);
+    for id in [FIRST, SECOND] {
+        let source = source_of(&prefix, id);
+        assert_eq!(source["trailsearch"]["source"]["kind"], "file", "{id}");
+        assert_eq!(source["_version"], 1, "{id}");
+    }
+    assert_eq!(
+        source_of(&prefix, SECOND)["requestParameters"],
+        records[1]["requestParameters"]
+    );
+    // The S3 copy again: duplicates, nothing replaced.
+    let again = trailsearch(&first_stack.prefix, &["ingest", &file, "--report", "json"]).expect_code(0);
+    assert_eq!(
+        (
+            again.report()["duplicates"].as_u64(),
+            again.report()["superseded"].as_u64()
+        ),
+        (Some(2), Some(0)),
+        "{again}"
+    );
+
+    // S3 first, then provisional copies: those are duplicates.
+    let second_stack = stack("lambda-order-b", lambda_settings()).await;
+    let prefix = second_stack.prefix.to_string();
+    trailsearch(&second_stack.prefix, &["ingest", &file]).expect_code(0);
+    for fixture in ["eventbridge-cloudtrail-api-call.json", "cloudwatch-logs.json"] {
+        assert_eq!(
+            handle(event(payload(fixture, "-")), &second_stack.deps)
+                .await
+                .expect("handled"),
+            json!({})
+        );
+    }
+    refresh(&format!("{prefix}-*"));
+    assert_eq!(count(&format!("{prefix}-*")), 2);
+    for id in [FIRST, SECOND] {
+        assert_eq!(
+            source_of(&prefix, id)["trailsearch"]["source"]["kind"],
+            "file",
+            "{id}"
+        );
+    }
+
+    // Documents written before versioned writes (bulk `create`, version 1):
+    // re-ingest is all duplicates, the documents untouched.
+    let third_stack = stack("lambda-order-c", lambda_settings()).await;
+    let prefix = third_stack.prefix.to_string();
+    let mut bulk = String::new();
+    for record in &records {
+        let id = record["eventID"].as_str().unwrap();
+        bulk.push_str(&json!({"create": {"_index": format!("{prefix}-2024.03.16"), "_id": id}}).to_string());
+        bulk.push('\n');
+        let mut old = record.clone();
+        old["@timestamp"] = old["eventTime"].clone();
+        old["trailsearch"] = json!({"source": {"key": "old-release.json"}});
+        bulk.push_str(&old.to_string());
+        bulk.push('\n');
+    }
+    let status = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-XPOST",
+            "-H",
+            "content-type: application/x-ndjson",
+        ])
+        .arg(format!("{}/_bulk?refresh=true", cluster_url()))
+        .arg("--data-binary")
+        .arg(bulk)
+        .output()
+        .expect("curl");
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "200");
+    let run = trailsearch(&third_stack.prefix, &["ingest", &file, "--report", "json"]).expect_code(0);
+    assert_eq!(
+        (
+            run.report()["duplicates"].as_u64(),
+            run.report()["superseded"].as_u64()
+        ),
+        (Some(2), Some(0)),
+        "{run}"
+    );
+    handle(event(payload("cloudwatch-logs.json", "-")), &third_stack.deps)
+        .await
+        .expect("handled");
+    refresh(&format!("{prefix}-*"));
+    assert_eq!(count(&format!("{prefix}-*")), 2);
+    for id in [FIRST, SECOND] {
+        assert_eq!(
+            source_of(&prefix, id)["trailsearch"]["source"]["key"],
+            "old-release.json",
+            "{id}"
+        );
+    }
+}

@@ -157,7 +157,16 @@ const USER_AGENT: &[Field] = &[
 ];
 const USER: &[Field] = &[f("name", Alias("trailsearch.actor"))];
 const ERROR: &[Field] = &[f("code", Alias("errorCode")), f("message", Alias("errorMessage"))];
-const TRAILSEARCH_SOURCE: &[Field] = &[f("bucket", Keyword), f("key", Keyword)];
+const TRAILSEARCH_SOURCE: &[Field] = &[
+    f("kind", Keyword),
+    f("bucket", Keyword),
+    f("key", Keyword),
+    f("eventbridge_id", Keyword),
+    f("log_group", Keyword),
+    f("log_stream", Keyword),
+    f("stream", Keyword),
+    f("sequence_number", Keyword),
+];
 
 /// Fields trailsearch adds: `@timestamp`, ECS names (mostly aliases, which
 /// cost no storage) and its own `trailsearch.*`. `trailsearch.unindexed` and

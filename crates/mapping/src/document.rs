@@ -27,14 +27,48 @@ const MAX_ID_BYTES: usize = 512;
 /// Longest rejection reason kept in a document.
 const MAX_REASON_BYTES: usize = 1024;
 
-/// Where a record came from: an S3 object or a local file.
+/// Where a record came from: an S3 object, a local file, or an event that
+/// arrived by another path (EventBridge, CloudWatch Logs, Kinesis).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provenance {
     /// The bucket, for S3 objects.
     pub bucket: Option<String>,
-    /// The S3 key, or the local path as given.
+    /// The S3 key, the local path as given, or the stream source's name
+    /// (`kinesis:<stream>/<sequence number>`).
     pub key: String,
+    /// For events that did not come in their S3 object: the path they came
+    /// by. Such copies are provisional: the S3 record replaces them.
+    pub stream: Option<StreamOrigin>,
 }
+
+/// The path a provisional copy came by, as `trailsearch.source.*` names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamOrigin {
+    /// `eventbridge`, `cloudwatch-logs` or `kinesis`.
+    pub kind: &'static str,
+    /// What identifies the payload there (`log_group`, `log_stream`,
+    /// `stream`, `sequence_number`, `eventbridge_id`), in order.
+    pub fields: Vec<(&'static str, String)>,
+}
+
+/// The paths provisional copies come by.
+pub const STREAM_KINDS: &[&str] = &["eventbridge", "cloudwatch-logs", "kinesis"];
+
+/// The `trailsearch.source.*` fields that name a provisional copy's payload.
+pub const STREAM_FIELDS: &[&str] = &[
+    "eventbridge_id",
+    "log_group",
+    "log_stream",
+    "stream",
+    "sequence_number",
+];
+
+/// The external version of a provisional copy: any S3 copy (version 1, as
+/// every document `create` wrote before) replaces it.
+pub const PROVISIONAL_VERSION: u64 = 0;
+
+/// The external version of a copy read from its log object.
+pub const RECORD_VERSION: u64 = 1;
 
 impl Provenance {
     /// A local file, named by the path as given.
@@ -42,16 +76,88 @@ impl Provenance {
         Provenance {
             bucket: None,
             key: path.into(),
+            stream: None,
+        }
+    }
+
+    /// An S3 object.
+    pub fn s3(bucket: impl Into<String>, key: impl Into<String>) -> Self {
+        Provenance {
+            bucket: Some(bucket.into()),
+            key: key.into(),
+            stream: None,
+        }
+    }
+
+    /// Reads back `trailsearch.source` as [`to_json`](Self::to_json) wrote
+    /// it (a dead letter's source, for replay).
+    pub fn from_json(source: &Value) -> Option<Provenance> {
+        let text = |name: &str| source[name].as_str().map(str::to_string);
+        let key = text("key")?;
+        let kind = source["kind"].as_str().unwrap_or_default();
+        let stream = STREAM_KINDS
+            .iter()
+            .find(|k| **k == kind)
+            .map(|kind| StreamOrigin {
+                kind,
+                fields: STREAM_FIELDS
+                    .iter()
+                    .filter_map(|name| text(name).map(|value| (*name, value)))
+                    .collect(),
+            });
+        Some(Provenance {
+            bucket: text("bucket"),
+            key,
+            stream,
+        })
+    }
+
+    /// `trailsearch.source.kind`: `s3`, `file`, or the stream's path.
+    pub fn kind(&self) -> &'static str {
+        match (&self.stream, &self.bucket) {
+            (Some(stream), _) => stream.kind,
+            (None, Some(_)) => "s3",
+            (None, None) => "file",
+        }
+    }
+
+    /// The external version its documents are written with.
+    pub fn version(&self) -> u64 {
+        match self.stream {
+            Some(_) => PROVISIONAL_VERSION,
+            None => RECORD_VERSION,
         }
     }
 
     fn to_json(&self) -> Value {
         let mut source = Map::new();
+        source.insert("kind".into(), Value::String(self.kind().into()));
         if let Some(bucket) = &self.bucket {
             source.insert("bucket".into(), Value::String(bucket.clone()));
         }
         source.insert("key".into(), Value::String(self.key.clone()));
+        for (name, value) in self.stream.iter().flat_map(|s| &s.fields) {
+            source.insert((*name).into(), Value::String(value.clone()));
+        }
         Value::Object(source)
+    }
+
+    /// Writes `"kind":..,"bucket":..,"key":..,...` (the members, no braces).
+    fn write_members(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"\"kind\":");
+        write_json(out, self.kind());
+        if let Some(bucket) = &self.bucket {
+            out.extend_from_slice(b",\"bucket\":");
+            write_json(out, bucket);
+        }
+        out.extend_from_slice(b",\"key\":");
+        write_json(out, &self.key);
+        for (name, value) in self.stream.iter().flat_map(|s| &s.fields) {
+            out.push(b',');
+            write_json(out, name);
+            out.push(b':');
+            write_json(out, value);
+        }
     }
 }
 
@@ -787,13 +893,7 @@ impl Additions {
             out.push(b'}');
         }
         out.extend_from_slice(b",\"trailsearch\":{\"source\":{");
-        if let Some(bucket) = &provenance.bucket {
-            out.extend_from_slice(b"\"bucket\":");
-            write_json(out, bucket);
-            out.push(b',');
-        }
-        out.extend_from_slice(b"\"key\":");
-        write_json(out, &provenance.key);
+        provenance.write_members(out);
         out.push(b'}');
         let derived = &self.derived;
         let strings = [
@@ -1008,7 +1108,7 @@ mod tests {
         fn the_fast_path_agrees_with_the_tree((members, pretty) in record()) {
             let shaper = Shaper::new(IndexNaming::new("cloudtrail", Granularity::Day).unwrap(), Flavour::OpenSearch);
             let original: Arc<[u8]> = write(&members, pretty).into();
-            let provenance = Arc::new(Provenance { bucket: Some("b\"1".into()), key: "k/é".into() });
+            let provenance = Arc::new(Provenance::s3("b\"1", "k/é"));
             let tree = shaper.shape_tree(original.clone(), provenance.clone());
             match shaper.shape_clean(&original, &provenance) {
                 None => {}
@@ -1041,7 +1141,7 @@ mod tests {
         assert_eq!(
             String::from_utf8(shaped.document.body).unwrap(),
             "{\"eventTime\":\"2024-03-14T09:26:53Z\",  \"n\":1.0e3, \"eventID\":\"e1\" ,\"@timestamp\":\"2024-03-14T09:26:53Z\",\
-             \"event\":{\"outcome\":\"success\"},\"trailsearch\":{\"source\":{\"key\":\"a\"}}}"
+             \"event\":{\"outcome\":\"success\"},\"trailsearch\":{\"source\":{\"kind\":\"file\",\"key\":\"a\"}}}"
         );
     }
 }

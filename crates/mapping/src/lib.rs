@@ -54,7 +54,8 @@ pub use crate::{
         CLOUDTRAIL_FIELDS, TRAILSEARCH_FIELDS,
     },
     document::{
-        derive, document_id, Document, DocumentKind, EventFacts, Provenance, Shaped, Shaper, MAX_TERM_BYTES,
+        derive, document_id, Document, DocumentKind, EventFacts, Provenance, Shaped, Shaper, StreamOrigin,
+        MAX_TERM_BYTES, PROVISIONAL_VERSION, RECORD_VERSION, STREAM_FIELDS, STREAM_KINDS,
     },
     error::{ConfigError, ShapeError},
     fingerprint::EventFingerprint,

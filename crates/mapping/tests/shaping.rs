@@ -36,7 +36,7 @@ fn event_gets_timestamp_outcome_ip_and_source() {
             // The record's own bytes, as they came...
             r#"{"errorCode":"AccessDenied","eventID":"e1","eventName":"DeleteDBInstance","eventTime":"2024-03-14T09:26:53Z","sourceIPAddress":"2001:db8::1","#,
             // ...and the added fields.
-            r#""@timestamp":"2024-03-14T09:26:53Z","event":{"outcome":"failure"},"source":{"ip":"2001:db8::1"},"trailsearch":{"source":{"key":"fixtures/a.json.gz"}}}"#
+            r#""@timestamp":"2024-03-14T09:26:53Z","event":{"outcome":"failure"},"source":{"ip":"2001:db8::1"},"trailsearch":{"source":{"kind":"file","key":"fixtures/a.json.gz"}}}"#
         )
     );
 }
@@ -260,7 +260,7 @@ fn degraded_form_keeps_known_scalars_only() {
         String::from_utf8(degraded.body).unwrap(),
         concat!(
             r#"{"eventID":"d","eventName":"X","eventTime":"2024-03-14T09:26:53Z","#,
-            r#""@timestamp":"2024-03-14T09:26:53Z","event":{"outcome":"success"},"trailsearch":{"source":{"key":"fixtures/a.json.gz"},"#,
+            r#""@timestamp":"2024-03-14T09:26:53Z","event":{"outcome":"success"},"trailsearch":{"source":{"kind":"file","key":"fixtures/a.json.gz"},"#,
             // The actor stays searchable though `userIdentity` moved unindexed.
             r#""actor":"a","degraded":true,"degraded_reasons":["mapper_parsing_exception: failed to parse field [surprise]"],"#,
             r#""unindexed":{"requestParameters":{"k":"v"},"surprise":[1,{"a":2}],"userIdentity":{"arn":"a"}}}}"#
@@ -273,10 +273,7 @@ fn dead_letters_hold_the_original_record() {
     let original: Arc<[u8]> = br#"{"eventID":"z","eventTime":"not-a-time"}"#.as_slice().into();
     let doc = shaper(Flavour::OpenSearch).shape_dead_letter(
         original,
-        Arc::new(Provenance {
-            bucket: Some("b".into()),
-            key: "AWSLogs/k.json.gz".into(),
-        }),
+        Arc::new(Provenance::s3("b", "AWSLogs/k.json.gz")),
         "bad time",
     );
     assert_eq!(
@@ -285,7 +282,7 @@ fn dead_letters_hold_the_original_record() {
     );
     assert_eq!(
         String::from_utf8(doc.body).unwrap(),
-        r#"{"reason":"bad time","record":"{\"eventID\":\"z\",\"eventTime\":\"not-a-time\"}","trailsearch":{"source":{"bucket":"b","key":"AWSLogs/k.json.gz"}}}"#
+        r#"{"reason":"bad time","record":"{\"eventID\":\"z\",\"eventTime\":\"not-a-time\"}","trailsearch":{"source":{"bucket":"b","key":"AWSLogs/k.json.gz","kind":"s3"}}}"#
     );
 }
 

@@ -2,20 +2,38 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use trailsearch_mapping::Document;
+use trailsearch_mapping::{Document, DocumentKind};
 
 use crate::error::SinkError;
 
 /// `filter_path` for bulk answers: enough to settle every item, nothing more.
 pub const BULK_FILTER_PATH: &str = "errors,items.*.status,items.*.error.type,items.*.error.reason";
 
-/// Appends one `create` action and its source to an NDJSON body.
+/// Appends one document's action and source to an NDJSON body.
+///
+/// Events are written with `index` and an external version: a provisional
+/// copy (one that came by EventBridge, CloudWatch Logs or Kinesis) at 0,
+/// a copy read from its log object at 1. So whichever arrives first, an S3
+/// copy replaces a provisional one (1 > 0), while a provisional copy never
+/// replaces anything and a redelivered S3 copy is refused (409) like any
+/// duplicate; documents `create` wrote before have version 1 too. Dead
+/// letters keep `create`: the first one written stays.
 pub fn encode_document(doc: &Document, out: &mut Vec<u8>) {
     // Writing strings into a `Vec` cannot fail.
-    out.extend_from_slice(b"{\"create\":{\"_index\":");
+    let versioned = doc.kind != DocumentKind::DeadLetter;
+    out.extend_from_slice(if versioned {
+        b"{\"index\":{\"_index\":"
+    } else {
+        b"{\"create\":{\"_index\":"
+    });
     let _ = serde_json::to_writer(&mut *out, &doc.index);
     out.extend_from_slice(b",\"_id\":");
     let _ = serde_json::to_writer(&mut *out, &doc.id);
+    if versioned {
+        out.extend_from_slice(b",\"version\":");
+        out.extend_from_slice(doc.provenance.version().to_string().as_bytes());
+        out.extend_from_slice(b",\"version_type\":\"external\"");
+    }
     out.extend_from_slice(b"}}\n");
     out.extend_from_slice(&doc.body);
     out.push(b'\n');
@@ -23,9 +41,16 @@ pub fn encode_document(doc: &Document, out: &mut Vec<u8>) {
 
 /// The NDJSON bytes a document adds to a bulk body.
 pub fn encoded_len(doc: &Document) -> usize {
-    // {"create":{"_id":"","_index":""}} is 33 bytes, plus two newlines; names
-    // needing JSON escapes (never in index names, rare in ids) add a few more.
-    33 + doc.index.len() + doc.id.len() + 2 + doc.body.len()
+    // {"create":{"_index":"","_id":""}} is 33 bytes and the versioned
+    // {"index":{"_index":"","_id":"","version":1,"version_type":"external"}}
+    // 70, plus two newlines; names needing JSON escapes (never in index
+    // names, rare in ids) add a few more.
+    let action = if doc.kind == DocumentKind::DeadLetter {
+        33
+    } else {
+        70
+    };
+    action + doc.index.len() + doc.id.len() + 2 + doc.body.len()
 }
 
 /// A bulk body for these documents, in order.
@@ -60,8 +85,10 @@ impl Default for BatchLimits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ItemOutcome {
-    /// Indexed (2xx).
+    /// Indexed (201, or 2xx other than 200).
     Created,
+    /// Indexed over a provisional copy (200 on a versioned `index`).
+    Replaced,
     /// Already there (409 on `create`).
     Duplicate,
     /// Try again later (429, 5xx, a temporary block).
@@ -113,7 +140,8 @@ fn classify(item: &Item) -> ItemOutcome {
         .and_then(Value::as_str)
         .unwrap_or("");
     match status {
-        200..=299 => ItemOutcome::Created,
+        200 => ItemOutcome::Replaced,
+        201..=299 => ItemOutcome::Created,
         409 => ItemOutcome::Duplicate,
         // A write block (disk watermark, read-only index) lifts by itself.
         429 | 500..=599 => ItemOutcome::Retry {
@@ -209,20 +237,50 @@ mod tests {
     }
 
     #[test]
-    fn encodes_create_actions_exactly() {
+    fn encodes_versioned_events_and_created_dead_letters_exactly() {
         use std::sync::Arc;
-        use trailsearch_mapping::{DocumentKind, Provenance};
-        let doc = Document::new(
-            "ct-2024.03.14".into(),
-            "e1".into(),
-            br#"{"a":1}"#.to_vec(),
-            DocumentKind::Event,
-            Arc::from(&b"{}"[..]),
-            Arc::new(Provenance::local("f")),
+        use trailsearch_mapping::{Provenance, StreamOrigin};
+        let doc = |kind, provenance: Provenance| {
+            Document::new(
+                "ct-2024.03.14".into(),
+                "e1".into(),
+                br#"{"a":1}"#.to_vec(),
+                kind,
+                Arc::from(&b"{}"[..]),
+                Arc::new(provenance),
+            )
+        };
+        let record = doc(DocumentKind::Event, Provenance::local("f"));
+        let provisional = doc(
+            DocumentKind::Degraded,
+            Provenance {
+                bucket: None,
+                key: "eventbridge:1".into(),
+                stream: Some(StreamOrigin {
+                    kind: "eventbridge",
+                    fields: vec![("eventbridge_id", "1".into())],
+                }),
+            },
         );
-        let out = encode_bulk([&doc, &doc]);
-        let line = "{\"create\":{\"_index\":\"ct-2024.03.14\",\"_id\":\"e1\"}}\n{\"a\":1}\n";
-        assert_eq!(String::from_utf8(out.clone()).unwrap(), format!("{line}{line}"));
-        assert_eq!(encoded_len(&doc) * 2, out.len());
+        let letter = doc(DocumentKind::DeadLetter, Provenance::local("f"));
+        let lines = [
+            "{\"index\":{\"_index\":\"ct-2024.03.14\",\"_id\":\"e1\",\"version\":1,\"version_type\":\"external\"}}\n{\"a\":1}\n",
+            "{\"index\":{\"_index\":\"ct-2024.03.14\",\"_id\":\"e1\",\"version\":0,\"version_type\":\"external\"}}\n{\"a\":1}\n",
+            "{\"create\":{\"_index\":\"ct-2024.03.14\",\"_id\":\"e1\"}}\n{\"a\":1}\n",
+        ];
+        for (doc, line) in [&record, &provisional, &letter].into_iter().zip(lines) {
+            let out = encode_bulk([doc]);
+            assert_eq!(String::from_utf8(out.clone()).unwrap(), line);
+            assert_eq!(encoded_len(doc), out.len());
+        }
+    }
+
+    #[test]
+    fn a_replaced_provisional_copy_is_told_from_a_new_document() {
+        let body = br#"{"errors":false,"items":[{"index":{"status":201}},{"index":{"status":200}}]}"#;
+        assert_eq!(
+            parse_bulk_response("u", body, 2).unwrap(),
+            [ItemOutcome::Created, ItemOutcome::Replaced]
+        );
     }
 }

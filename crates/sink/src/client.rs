@@ -27,6 +27,9 @@ pub struct Settled {
     pub degraded: u64,
     /// Stored in the dead-letter index.
     pub dead_lettered: u64,
+    /// Provisional copies replaced by their S3 record; each is also counted
+    /// in `indexed` or `degraded`, so it is outside [`total`](Self::total).
+    pub superseded: u64,
 }
 
 impl Settled {
@@ -41,6 +44,7 @@ impl Settled {
         self.duplicates += other.duplicates;
         self.degraded += other.degraded;
         self.dead_lettered += other.dead_lettered;
+        self.superseded += other.superseded;
     }
 
     fn count_created(&mut self, kind: DocumentKind) {
@@ -425,6 +429,12 @@ impl Sink {
         for (doc, outcome) in pending.into_iter().zip(outcomes) {
             match outcome {
                 ItemOutcome::Created => settled.count_created(doc.kind),
+                ItemOutcome::Replaced => {
+                    if doc.kind != DocumentKind::DeadLetter {
+                        settled.superseded += 1;
+                    }
+                    settled.count_created(doc.kind)
+                }
                 // A dead letter this run may have written itself is still a
                 // dead letter: never hide one as a duplicate. (An event stays
                 // a duplicate: it may have existed before.)

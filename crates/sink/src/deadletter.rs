@@ -94,14 +94,7 @@ pub fn parse_dead_letter_page(
                 .as_str()
                 .ok_or_else(|| invalid(format!("hit {i} has no _id")))?;
             let source = &hit["_source"];
-            let provenance = source["trailsearch"]["source"]["key"]
-                .as_str()
-                .map(|key| Provenance {
-                    bucket: source["trailsearch"]["source"]["bucket"]
-                        .as_str()
-                        .map(str::to_string),
-                    key: key.to_string(),
-                });
+            let provenance = Provenance::from_json(&source["trailsearch"]["source"]);
             Ok(DeadLetter {
                 id: id.to_string(),
                 reason: source["reason"]
@@ -133,7 +126,7 @@ pub fn delete_body(index: &str, ids: &[String]) -> Vec<u8> {
 pub fn deleted(outcome: &ItemOutcome) -> bool {
     matches!(
         outcome,
-        ItemOutcome::Created | ItemOutcome::Rejected { status: 404, .. }
+        ItemOutcome::Created | ItemOutcome::Replaced | ItemOutcome::Rejected { status: 404, .. }
     )
 }
 
@@ -366,13 +359,7 @@ mod tests {
         assert_eq!(scroll.as_deref(), Some("s1"));
         assert_eq!(letters.len(), 3);
         assert_eq!(letters[0].record, r#"{"eventID":"e1"}"#);
-        assert_eq!(
-            letters[0].source,
-            Some(Provenance {
-                bucket: Some("b".into()),
-                key: "k.json.gz".into()
-            })
-        );
+        assert_eq!(letters[0].source, Some(Provenance::s3("b", "k.json.gz")));
         assert_eq!(letters[1].source, Some(Provenance::local("./f.json")));
         assert_eq!(
             (

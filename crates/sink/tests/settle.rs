@@ -61,7 +61,8 @@ async fn serve(script: Vec<(u16, Value)>) -> (String, Arc<Mutex<Seen>>) {
                     lines
                         .chunks(2)
                         .map(|p| {
-                            let a = &p[0]["create"];
+                            let action = p[0].as_object().unwrap();
+                            let a = action.get("index").or_else(|| action.get("create")).unwrap();
                             (
                                 a["_index"].as_str().unwrap().into(),
                                 a["_id"].as_str().unwrap().into(),
@@ -159,7 +160,8 @@ async fn only_failed_items_are_resent_and_refusals_degrade_then_dead_letter() {
             indexed: 3,
             duplicates: 1,
             degraded: 0,
-            dead_lettered: 1
+            dead_lettered: 1,
+            superseded: 0
         }
     );
     let seen = seen.lock().unwrap();

@@ -14,12 +14,17 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixture
 const FIXTURE_NAMES: &[&str] = &[
     "batch-ops-1.0.json",
     "batch-ops-2.0.json",
+    "cloudwatch-logs-control.json",
+    "cloudwatch-logs.json",
+    "eventbridge-cloudtrail-api-call.json",
     "eventbridge-object-created.json",
     "eventbridge-scheduled.json",
+    "kinesis.json",
     "s3-put.json",
     "s3-test-event.json",
     "sns-cloudtrail.json",
     "sns-s3.json",
+    "sqs-eventbridge-cloudtrail.json",
     "sqs-eventbridge-object-created.json",
     "sqs-mixed-with-bad-body.json",
     "sqs-s3.json",
@@ -71,11 +76,182 @@ fn objects(trigger: Trigger) -> Parts {
     match trigger {
         Trigger::Objects {
             notices,
+            events,
             empty_origins,
             undecodable,
-        } => (notices, empty_origins, undecodable),
+        } => {
+            assert_eq!(events, [], "no CloudTrail events delivered as events here");
+            (notices, empty_origins, undecodable)
+        }
         other => panic!("expected Trigger::Objects, got {other:?}"),
     }
+}
+
+type EventParts = (Vec<(Origin, EventBatch)>, Vec<Origin>, Vec<(Origin, String)>);
+
+/// The event batches of a trigger that names no object.
+fn event_batches(trigger: Trigger) -> EventParts {
+    match trigger {
+        Trigger::Objects {
+            notices,
+            events,
+            empty_origins,
+            undecodable,
+        } => {
+            assert_eq!(notices, [], "no objects here");
+            (events, empty_origins, undecodable)
+        }
+        other => panic!("expected Trigger::Objects, got {other:?}"),
+    }
+}
+
+/// The eventIDs of a batch's records.
+fn event_ids(batch: &EventBatch) -> Vec<String> {
+    batch
+        .records
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(r).unwrap()["eventID"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+const FIRST: &str = "3f1c2b9e-7d4a-4e7b-9c3f-000000000001";
+const SECOND: &str = "3f1c2b9e-7d4a-4e7b-9c3f-000000000002";
+
+#[test]
+fn eventbridge_cloudtrail_events_carry_their_record() {
+    let (events, empty, undecodable) = event_batches(decode_fixture("eventbridge-cloudtrail-api-call.json"));
+    assert!(empty.is_empty() && undecodable.is_empty());
+    assert_eq!(events.len(), 1);
+    let (origin, batch) = &events[0];
+    assert_eq!(origin, &Origin::Direct);
+    assert_eq!(
+        batch.source,
+        StreamSource::EventBridge {
+            event_id: "6a7e8feb-b491-4cf7-a9f1-bf3703467718".into(),
+            detail_type: "AWS API Call via CloudTrail".into()
+        }
+    );
+    assert_eq!(event_ids(batch), [FIRST]);
+    assert_eq!(
+        batch.source.to_string(),
+        "eventbridge:6a7e8feb-b491-4cf7-a9f1-bf3703467718"
+    );
+
+    // Through SQS, raw or in an SNS envelope: one batch per message.
+    let (events, empty, undecodable) = event_batches(decode_fixture("sqs-eventbridge-cloudtrail.json"));
+    assert!(empty.is_empty() && undecodable.is_empty());
+    let got: Vec<(Origin, Vec<String>)> = events.iter().map(|(o, b)| (o.clone(), event_ids(b))).collect();
+    assert_eq!(
+        got,
+        [
+            (
+                sqs("2e1424d4-f796-459a-8184-9c92662be6da"),
+                vec![FIRST.to_string()]
+            ),
+            (
+                sqs("4c6d7f2a-1b3e-4a5c-9d8e-0f1a2b3c4d5e"),
+                vec![SECOND.to_string()]
+            ),
+        ]
+    );
+
+    // Every detail type CloudTrail sends, from any service.
+    for detail_type in [
+        "AWS Console Sign In via CloudTrail",
+        "AWS Console Action via CloudTrail",
+        "AWS Service Event via CloudTrail",
+        "AWS Insight via CloudTrail",
+    ] {
+        let mut event = fixture("eventbridge-cloudtrail-api-call.json");
+        event["detail-type"] = json!(detail_type);
+        event["source"] = json!("aws.signin");
+        let (events, _, _) = event_batches(Trigger::decode(&event).unwrap());
+        assert_eq!(events.len(), 1, "{detail_type}");
+    }
+    let mut bad = fixture("eventbridge-cloudtrail-api-call.json");
+    bad["detail"] = json!("x");
+    assert!(matches!(decode_err(bad), TriggerError::Malformed { .. }));
+}
+
+#[test]
+fn cloudwatch_logs_payloads_carry_their_log_events() {
+    let (events, empty, undecodable) = event_batches(decode_fixture("cloudwatch-logs.json"));
+    assert!(empty.is_empty() && undecodable.is_empty());
+    assert_eq!(events.len(), 1);
+    let (origin, batch) = &events[0];
+    assert_eq!(origin, &Origin::Direct);
+    assert_eq!(
+        batch.source,
+        StreamSource::CloudWatchLogs {
+            log_group: "aws-cloudtrail-logs-111122223333-3f9a1c2e".into(),
+            log_stream: "111122223333_CloudTrail_us-east-1".into()
+        }
+    );
+    assert_eq!(event_ids(batch), [FIRST, SECOND]);
+    // The destination check CloudWatch Logs sends names nothing.
+    assert_eq!(
+        event_batches(decode_fixture("cloudwatch-logs-control.json")),
+        (vec![], vec![], vec![])
+    );
+    for (data, why) in [("%%%", "not base64"), ("aGVsbG8=", "not gzip")] {
+        let err = decode_err(json!({"awslogs": {"data": data}}));
+        assert!(err.to_string().contains(why), "{err}");
+    }
+}
+
+#[test]
+fn kinesis_records_fail_alone_and_are_answered_by_sequence_number() {
+    let (events, empty, undecodable) = event_batches(decode_fixture("kinesis.json"));
+    let seq = |s: &str| Origin::KinesisRecord {
+        sequence_number: s.into(),
+    };
+    let s1 = "49590338271490256608559692538361571095921575989136588898";
+    let s2 = "49590338271490256608559692540925702759324208523137515618";
+    let s3 = "49590338271490256608559692541335421185219374962845237346";
+    let s4 = "49590338271490256608559692541336630111039049876712685666";
+    let got: Vec<(Origin, String, Vec<String>)> = events
+        .iter()
+        .map(|(o, b)| (o.clone(), b.source.to_string(), event_ids(b)))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                seq(s1),
+                format!("kinesis:cloudtrail-events/{s1}"),
+                vec![FIRST.to_string(), SECOND.to_string()]
+            ),
+            (
+                seq(s2),
+                format!("kinesis:cloudtrail-events/{s2}"),
+                vec![FIRST.to_string()]
+            ),
+        ]
+    );
+    assert_eq!(
+        events[0].1.source,
+        StreamSource::Kinesis {
+            stream: "cloudtrail-events".into(),
+            sequence_number: s1.into(),
+            log: Some((
+                "aws-cloudtrail-logs-111122223333-3f9a1c2e".into(),
+                "111122223333_CloudTrail_us-east-1".into()
+            ))
+        }
+    );
+    assert_eq!(empty, [seq(s3)], "the control message is acknowledged");
+    assert_eq!(undecodable.len(), 1);
+    assert_eq!(undecodable[0].0, seq(s4));
+    assert!(
+        undecodable[0].1.contains("neither gzip nor JSON"),
+        "{}",
+        undecodable[0].1
+    );
 }
 
 fn only_notices(notices: Vec<(Origin, ObjectNotice)>) -> Parts {
@@ -710,25 +886,29 @@ fn eventbridge_s3_events_other_than_object_created_name_nothing() {
 }
 
 /// A CloudTrail record of an S3 API call reaches EventBridge from `aws.s3`
-/// too: it is not one of S3's object events, so it fails loudly (through
-/// SQS, its message alone) rather than being acknowledged unread.
+/// too: it is a CloudTrail event like any other service's, never taken for
+/// one of S3's object events and acknowledged unread.
 #[test]
 fn eventbridge_cloudtrail_events_from_s3_are_not_dropped() {
     let mut event = eventbridge("aws.s3", "AWS API Call via CloudTrail");
     event["detail"] = json!({"eventVersion": "1.09", "eventSource": "s3.amazonaws.com",
         "eventName": "PutBucketPolicy", "eventID": "e1", "eventTime": "2024-03-14T10:00:00Z"});
-    let err = decode_err(event.clone());
+    let (events, empty, undecodable) =
+        event_batches(Trigger::decode(&sqs_event(&[("m1", event.to_string())])).unwrap());
     assert!(
-        err.to_string().starts_with(
-            "unrecognised trigger: the payload is an EventBridge \"AWS API Call via CloudTrail\" event from \"aws.s3\""
-        ),
+        empty.is_empty() && undecodable.is_empty(),
+        "not acknowledged unread"
+    );
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, sqs("m1"));
+    assert_eq!(event_ids(&events[0].1), ["e1"]);
+    // An aws.s3 event that is neither an object event nor CloudTrail's fails.
+    let err = decode_err(eventbridge("aws.s3", "Bucket Policy Drift"));
+    assert!(
+        err.to_string()
+            .starts_with("unrecognised trigger: the payload is an EventBridge \"Bucket Policy Drift\" event from \"aws.s3\""),
         "{err}"
     );
-    let (notices, empty, undecodable) =
-        objects(Trigger::decode(&sqs_event(&[("m1", event.to_string())])).unwrap());
-    assert!(notices.is_empty() && empty.is_empty(), "not acknowledged");
-    assert_eq!(undecodable.len(), 1);
-    assert_eq!(undecodable[0].0, sqs("m1"));
 }
 
 #[test]
