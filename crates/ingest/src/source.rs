@@ -86,6 +86,16 @@ impl ObjectRef {
         }
     }
 
+    /// The path its events came by: `file`, `s3`, or the stream's
+    /// (`eventbridge`, `cloudwatch-logs`, `kinesis`).
+    pub fn path_kind(&self) -> &'static str {
+        match self {
+            ObjectRef::Local(_) => "file",
+            ObjectRef::S3 { .. } => "s3",
+            ObjectRef::Events { source, .. } => source.kind(),
+        }
+    }
+
     /// `trailsearch.source.*` for its documents (a local path lossless:
     /// [`path_text`]).
     pub fn provenance(&self) -> Provenance {

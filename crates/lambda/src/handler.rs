@@ -18,7 +18,7 @@ use trailsearch_ingest::{
 };
 use trailsearch_mapping::IndexNaming;
 
-use crate::metrics::{emf_line, InvocationMetrics};
+use crate::metrics::{emf_line, emf_path_lines, InvocationMetrics};
 
 /// Why an invocation failed as a whole (Lambda then retries or redrives it).
 #[derive(Debug, thiserror::Error)]
@@ -445,6 +445,11 @@ async fn ingest(
         }
     }
     let skipped: HashSet<String> = plan.skipped.iter().map(|(object, _)| object.name()).collect();
+    let paths: HashMap<String, &'static str> = plan
+        .objects
+        .iter()
+        .map(|(object, _)| (object.name(), object.path_kind()))
+        .collect();
     let object_bytes = plan.bytes();
     let results = Results::default();
     let outcome = if plan.objects.is_empty() {
@@ -477,22 +482,32 @@ async fn ingest(
         run(plan, &shaper, &sink, &deps.store, &config, &results).await
     };
     let results = results.by_object.into_inner().unwrap_or_else(|p| p.into_inner());
+    let lag = |t: chrono::DateTime<Utc>| (Utc::now() - t).num_milliseconds() as f64 / 1000.0;
     let newest = results.values().filter_map(|r| r.newest_event).max();
+    let mut newest_by_path: std::collections::BTreeMap<&'static str, chrono::DateTime<Utc>> =
+        Default::default();
+    for (name, result) in &results {
+        if let (Some(path), Some(t)) = (paths.get(name), result.newest_event) {
+            let slot = newest_by_path.entry(path).or_insert(t);
+            *slot = (*slot).max(t);
+        }
+    }
     let metrics = InvocationMetrics {
         report: outcome.report,
         object_bytes,
         duration_ms: started.elapsed().as_millis() as u64,
-        ingest_lag_seconds: newest.map(|t| (Utc::now() - t).num_milliseconds() as f64 / 1000.0),
+        ingest_lag_seconds: newest.map(lag),
+        lag_by_path: newest_by_path
+            .into_iter()
+            .map(|(path, t)| (path, lag(t)))
+            .collect(),
     };
-    // EMF must be a line of its own on stdout, which Lambda sends to CloudWatch Logs.
-    println!(
-        "{}",
-        emf_line(
-            &deps.lambda.metrics_namespace,
-            &metrics,
-            Utc::now().timestamp_millis()
-        )
-    );
+    // EMF must be lines of their own on stdout, which Lambda sends to CloudWatch Logs.
+    let now = Utc::now().timestamp_millis();
+    println!("{}", emf_line(&deps.lambda.metrics_namespace, &metrics, now));
+    for line in emf_path_lines(&deps.lambda.metrics_namespace, &metrics, now) {
+        println!("{line}");
+    }
     tracing::info!(
         objects = outcome.report.objects,
         skipped_objects = outcome.report.skipped_objects,
@@ -500,6 +515,7 @@ async fn ingest(
         events = outcome.report.events,
         filtered = outcome.report.filtered,
         indexed = outcome.report.indexed,
+        superseded = outcome.report.superseded,
         duplicates = outcome.report.duplicates,
         degraded = outcome.report.degraded,
         dead_lettered = outcome.report.dead_lettered,

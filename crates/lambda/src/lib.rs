@@ -33,5 +33,5 @@ mod metrics;
 pub use crate::{
     handler::{handle, Deps, HandlerError, LambdaSettings},
     init::report_init_error,
-    metrics::{emf_line, InvocationMetrics},
+    metrics::{emf_line, emf_path_lines, InvocationMetrics},
 };

@@ -1,4 +1,5 @@
-//! CloudWatch Embedded Metric Format: one JSON log line per invocation.
+//! CloudWatch Embedded Metric Format: one JSON log line per invocation, and
+//! one per path the events came by, for the delay of each.
 
 use serde_json::{json, Map, Value};
 use trailsearch_ingest::Report;
@@ -14,6 +15,9 @@ pub struct InvocationMetrics {
     pub duration_ms: u64,
     /// Now minus the newest `eventTime` seen, when any event was read.
     pub ingest_lag_seconds: Option<f64>,
+    /// The same per path (`s3`, `eventbridge`, `cloudwatch-logs`,
+    /// `kinesis`), for the paths that brought events.
+    pub lag_by_path: Vec<(&'static str, f64)>,
 }
 
 /// The EMF line: metrics named as CloudWatch shows them, under `namespace`.
@@ -21,6 +25,7 @@ pub fn emf_line(namespace: &str, metrics: &InvocationMetrics, timestamp_ms: i64)
     let r = &metrics.report;
     let mut values: Vec<(&str, &str, Value)> = vec![
         ("EventsIndexed", "Count", json!(r.indexed)),
+        ("Superseded", "Count", json!(r.superseded)),
         ("Duplicates", "Count", json!(r.duplicates)),
         ("Degraded", "Count", json!(r.degraded)),
         ("DeadLettered", "Count", json!(r.dead_lettered)),
@@ -49,6 +54,27 @@ pub fn emf_line(namespace: &str, metrics: &InvocationMetrics, timestamp_ms: i64)
     Value::Object(line).to_string()
 }
 
+/// The lines with `IngestLagSeconds` per path, under the `Path` dimension
+/// (the line above keeps it without dimensions, which the alarm reads).
+pub fn emf_path_lines(namespace: &str, metrics: &InvocationMetrics, timestamp_ms: i64) -> Vec<String> {
+    metrics
+        .lag_by_path
+        .iter()
+        .map(|(path, lag)| {
+            json!({
+                "_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": [{
+                    "Namespace": namespace,
+                    "Dimensions": [["Path"]],
+                    "Metrics": [{"Name": "IngestLagSeconds", "Unit": "Seconds"}],
+                }]},
+                "Path": path,
+                "IngestLagSeconds": lag,
+            })
+            .to_string()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +90,7 @@ mod tests {
             object_bytes: 1234,
             duration_ms: 87,
             ingest_lag_seconds: Some(42.5),
+            lag_by_path: Vec::new(),
         };
         let line: Value =
             serde_json::from_str(&emf_line("trailsearch", &metrics, 1_700_000_000_000)).unwrap();
@@ -80,5 +107,25 @@ mod tests {
         let none = InvocationMetrics::default();
         let line: Value = serde_json::from_str(&emf_line("n", &none, 0)).unwrap();
         assert!(line.get("IngestLagSeconds").is_none());
+        assert!(emf_path_lines("n", &none, 0).is_empty());
+    }
+
+    #[test]
+    fn each_path_gets_its_delay_under_a_dimension() {
+        let metrics = InvocationMetrics {
+            lag_by_path: vec![("s3", 300.0), ("eventbridge", 2.5)],
+            ..InvocationMetrics::default()
+        };
+        let lines: Vec<Value> = emf_path_lines("trailsearch", &metrics, 7)
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1]["Path"], "eventbridge");
+        assert_eq!(lines[1]["IngestLagSeconds"], 2.5);
+        assert_eq!(
+            lines[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Path"]])
+        );
     }
 }
