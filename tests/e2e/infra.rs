@@ -170,6 +170,58 @@ const REQUIRES_ANY_RESOURCE: &[&str] = &["ec2:DescribeNetworkInterfaces", "ec2:D
 
 /// The template as JSON, read by cfn-lint's own decoder (which accepts `!Sub`
 /// and the other short forms) from `.venv/`, so no YAML crate is needed.
+/// The paths for events in seconds: each optional, each failing into the
+/// dead-letter queue rather than dropping, Kinesis answering per record
+/// and never blocking its shard on one bad batch.
+#[test]
+fn sam_template_wires_the_event_paths_to_fail_into_the_dead_letter_queue() {
+    let t = template();
+    let dead_letter_queue = "DeadLetterQueue";
+    assert_eq!(t["Resources"][dead_letter_queue]["Type"], "AWS::SQS::Queue");
+    let (_, kinesis) = only(&t, "AWS::Lambda::EventSourceMapping");
+    assert_eq!(kinesis["Condition"], "HasKinesis");
+    let props = &kinesis["Properties"];
+    assert_eq!(
+        props["FunctionResponseTypes"],
+        serde_json::json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(props["BisectBatchOnFunctionError"], true);
+    assert!(
+        props["MaximumRetryAttempts"].as_u64().is_some_and(|n| n <= 10),
+        "{props}"
+    );
+    assert_eq!(
+        get_att(&props["DestinationConfig"]["OnFailure"]["Destination"], "Arn"),
+        dead_letter_queue
+    );
+    let (_, async_config) = only(&t, "AWS::Lambda::EventInvokeConfig");
+    let async_props = &async_config["Properties"];
+    assert_eq!(async_props["MaximumRetryAttempts"], 2);
+    assert_eq!(
+        get_att(
+            &async_props["DestinationConfig"]["OnFailure"]["Destination"],
+            "Arn"
+        ),
+        dead_letter_queue
+    );
+    let (_, rule) = only(&t, "AWS::Events::Rule");
+    assert_eq!(rule["Condition"], "HasEventsRule");
+    let detail_types = strings(&rule["Properties"]["EventPattern"]["detail-type"]);
+    assert!(detail_types.iter().all(|d| d.ends_with(" via CloudTrail")) && detail_types.len() == 5);
+    assert_eq!(
+        rule["Properties"]["State"]["Fn::If"][1],
+        "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    );
+    assert_eq!(get_att(&rule["Properties"]["Targets"][0]["Arn"], "Arn"), "Queue");
+    let (_, subscription) = only(&t, "AWS::Logs::SubscriptionFilter");
+    assert_eq!(subscription["Condition"], "HasLogGroup");
+    let (function_id, _) = only(&t, "AWS::Serverless::Function");
+    assert_eq!(
+        get_att(&subscription["Properties"]["DestinationArn"], "Arn"),
+        function_id
+    );
+}
+
 fn template() -> Value {
     let python = repo_root().join(".venv/bin/python");
     let mut command = Command::new(&python);
