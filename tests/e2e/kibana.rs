@@ -220,7 +220,7 @@ fn kibana_saved_searches_find_the_planted_events() {
     let prefix = unique_prefix("kibana-searches");
     ingest_fixtures(&prefix);
     let searches = saved_searches(&exported(&prefix, "kibana"), &prefix);
-    assert_eq!(searches.len(), 12);
+    assert_eq!(searches.len(), 13);
     let calls = calls(&prefix);
     let mut checked = BTreeSet::new();
     let mut check = |slug: &str| {
@@ -351,6 +351,13 @@ fn kibana_saved_searches_find_the_planted_events() {
         assert_eq!(hits.len(), 0, "{slug}: {:?}", names(&hits));
         assert!(count_where(&calls, |s, _| s == source) >= reads, "{slug}");
     }
+    // Read from files only: no provisional copy waits for its record (the
+    // Lambda tests show the search finding them).
+    assert_eq!(check("provisional-without-record").len(), 0);
+    assert_eq!(
+        total(&prefix, json!({"term": {"trailsearch.source.kind": "file"}})),
+        manifest()["distinct_events"].as_u64().unwrap()
+    );
     assert_eq!(checked.len(), searches.len(), "every saved search ran");
 }
 
@@ -1026,7 +1033,7 @@ fn kibana_columns_and_aggregations_use_real_fields_of_the_node() {
             checked.1 += 1;
         }
     }
-    assert_eq!(checked, (180, 39), "columns and aggregated fields checked");
+    assert_eq!(checked, (196, 39), "columns and aggregated fields checked");
 }
 
 // --- location, network, client, actor -------------------------------------------
@@ -1531,7 +1538,7 @@ fn kibana_setup_imports_into_kibana_and_opensearch_dashboards() {
         );
         assert!(
             run.stdout.contains(&format!(
-                "{product} {version} at {}/: 29 of 29 saved objects imported (index pattern {prefix}-*, 12 searches, {views}, dashboards \"CloudTrail overview [{prefix}]\", \"CloudTrail investigation [{prefix}]\")",
+                "{product} {version} at {}/: 30 of 30 saved objects imported (index pattern {prefix}-*, 13 searches, {views}, dashboards \"CloudTrail overview [{prefix}]\", \"CloudTrail investigation [{prefix}]\")",
                 stub.url
             )),
             "{run}"
@@ -1570,13 +1577,13 @@ fn kibana_setup_imports_into_kibana_and_opensearch_dashboards() {
             Value::Array(expected),
             "the file part is the export"
         );
-        assert_eq!(import["stored"], 29);
+        assert_eq!(import["stored"], 30);
 
         // Stable IDs: importing again overwrites, nothing is duplicated.
         setup_with(&prefix, &stub, &[]).expect_code(0);
         let again = stub.requests();
         assert_eq!(again.len(), 4);
-        assert_eq!(again[3]["stored"], 29, "{:#}", again[3]);
+        assert_eq!(again[3]["stored"], 30, "{:#}", again[3]);
     }
 }
 
@@ -1594,7 +1601,7 @@ fn kibana_setup_reports_refused_objects_and_undetectable_products() {
         .concat(),
     );
     let run = setup_with(&prefix, &stub, &[]).expect_code(1);
-    assert!(run.stdout.contains("28 of 29 saved objects imported"), "{run}");
+    assert!(run.stdout.contains("29 of 30 saved objects imported"), "{run}");
     assert!(
         run.stderr.contains(&format!(
             "error: saved object visualization {refused_id} (\"Top users [{prefix}]\"): unknown: mapping set to strict"
@@ -1610,7 +1617,7 @@ fn kibana_setup_reports_refused_objects_and_undetectable_products() {
     assert!(run.stderr.contains("--kibana-flavour kibana|osd"), "{run}");
     let run = setup_with(&prefix, &redacted, &["--kibana-flavour", "kibana"]).expect_code(0);
     assert!(run.stdout.contains("Kibana at "), "{run}");
-    assert!(run.stdout.contains("29 of 29 saved objects imported"), "{run}");
+    assert!(run.stdout.contains("30 of 30 saved objects imported"), "{run}");
     let requests = redacted.requests();
     assert_eq!(requests.len(), 3, "{requests:#?}");
     assert_eq!(requests[2]["headers"]["kbn-xsrf"], "true");
@@ -1687,7 +1694,7 @@ fn kibana_setup_imports_what_each_kibana_version_takes() {
             assert_eq!((maps, refers_to_map), (1, true), "{version}");
             assert!(
                 run.stdout.contains(&format!(
-                    "Kibana {version} at {}/: 29 of 29 saved objects imported",
+                    "Kibana {version} at {}/: 30 of 30 saved objects imported",
                     stub.url
                 )),
                 "{run}"
@@ -1697,7 +1704,7 @@ fn kibana_setup_imports_what_each_kibana_version_takes() {
             assert_eq!((maps, refers_to_map), (0, false), "{version}");
             assert!(
                 run.stdout.contains(&format!(
-                    "Kibana {version} at {}/: 28 of 28 saved objects imported",
+                    "Kibana {version} at {}/: 29 of 29 saved objects imported",
                     stub.url
                 )),
                 "{run}"
@@ -1734,7 +1741,7 @@ fn kibana_setup_sends_the_tenant_and_reports_new_ids() {
     let run = setup_with(&prefix, &osd, &["--kibana-tenant", "global"]).expect_code(0);
     assert!(
         run.stdout
-            .contains("/ (tenant global): 29 of 29 saved objects imported"),
+            .contains("/ (tenant global): 30 of 30 saved objects imported"),
         "{run}"
     );
     let requests = osd.requests();
@@ -1753,7 +1760,7 @@ fn kibana_setup_sends_the_tenant_and_reports_new_ids() {
 
     let space = Stub::start(&[&["--flavour", "kibana", "--new-ids"][..], &STUB_CREDENTIALS[..]].concat());
     let run = setup_with(&prefix, &space, &[]).expect_code(0);
-    assert!(run.stdout.contains("Kibana gave 29 objects new IDs"), "{run}");
+    assert!(run.stdout.contains("Kibana gave 30 objects new IDs"), "{run}");
     assert!(
         run.stdout.contains(&format!(
             "  search trailsearch-{prefix}-search-api-errors -> new-trailsearch-{prefix}-search-api-errors"

@@ -340,6 +340,9 @@ pub struct SearchArgs {
     /// Only failed calls.
     #[arg(long)]
     pub errors: bool,
+    /// Only provisional copies (from EventBridge, CloudWatch Logs, Kinesis) no S3 record has replaced; with --to 2h, those whose log object should have come by now.
+    #[arg(long)]
+    pub provisional: bool,
     /// Where calls came from: an IP, a CIDR range (203.0.113.0/24) or a sourceIPAddress such as ec2.amazonaws.com.
     #[arg(long)]
     pub source: Option<String>,

@@ -42,6 +42,7 @@ pub async fn run(args: &ClusterArgs, search: &SearchArgs) -> anyhow::Result<bool
         lucene: search.query.clone(),
         limit: search.limit,
         issuing_only: false,
+        provisional_only: search.provisional,
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut rows: Vec<[String; COLUMNS.len()]> = Vec::new();

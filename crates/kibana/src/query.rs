@@ -14,6 +14,8 @@ pub(crate) enum Query {
     AnyOf(&'static str, &'static [&'static str]),
     /// `_exists_:field`.
     Exists(&'static str),
+    /// `field:<value`: before a time (`now-2h`, date math).
+    Before(&'static str, &'static str),
     /// `NOT query`.
     Not(&'static Query),
     /// `a AND b AND ...`.
@@ -27,7 +29,9 @@ impl Query {
     #[cfg(test)]
     pub(crate) fn fields(&self) -> Vec<&'static str> {
         match self {
-            Query::Is(path, _) | Query::AnyOf(path, _) | Query::Exists(path) => vec![*path],
+            Query::Is(path, _) | Query::AnyOf(path, _) | Query::Exists(path) | Query::Before(path, _) => {
+                vec![*path]
+            }
             Query::Not(query) => query.fields(),
             Query::And(queries) | Query::Or(queries) => queries.iter().flat_map(Query::fields).collect(),
         }
@@ -40,6 +44,7 @@ impl fmt::Display for Query {
             Query::Is(path, value) => write!(f, "{}:{value}", field(path)),
             Query::AnyOf(path, values) => write!(f, "{}:({})", field(path), values.join(" OR ")),
             Query::Exists(path) => write!(f, "_exists_:{}", field(path)),
+            Query::Before(path, time) => write!(f, "{}:<{time}", field(path)),
             Query::Not(query) => write!(f, "NOT {}", Operand(query)),
             Query::And(queries) => join(f, queries, " AND "),
             Query::Or(queries) => join(f, queries, " OR "),

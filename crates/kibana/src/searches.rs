@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::fields::*;
 use crate::objects::{index_reference, object, search_source, Naming};
-use crate::query::Query::{self, And, AnyOf, Exists, Is, Not, Or};
+use crate::query::Query::{self, And, AnyOf, Before, Exists, Is, Not, Or};
 
 /// One saved search: a Lucene query and the columns that answer its question.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -294,6 +294,27 @@ pub(crate) const SEARCHES: &[Search] = &[
         ]),
         columns: &[
             ACTOR, EVENT_NAME, AWS_REGION, RESOURCE, SOURCE_IP, USER_AGENT, REQUEST, ERROR_CODE,
+        ],
+    },
+    Search {
+        slug: "provisional-without-record",
+        title: "Events whose S3 record never came",
+        description: "Copies from EventBridge, CloudWatch Logs or Kinesis still not replaced by their S3 \
+                      record two hours on: the log object was deleted or never delivered, or the trail's \
+                      event selectors leave the event out of the S3 trail.",
+        query: And(&[
+            AnyOf(SOURCE_KIND, &["eventbridge", "cloudwatch-logs", "kinesis"]),
+            Before(TIMESTAMP, "now-2h"),
+        ]),
+        columns: &[
+            ACTOR,
+            EVENT_SOURCE,
+            EVENT_NAME,
+            RESOURCE,
+            AWS_REGION,
+            SOURCE_KIND,
+            SOURCE_KEY,
+            ERROR_CODE,
         ],
     },
 ];

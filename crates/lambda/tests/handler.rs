@@ -618,6 +618,24 @@ async fn every_streamed_path_indexes_provisional_copies_with_exact_counts() {
         json!({"batchItemFailures": [{"itemIdentifier": "49590338271490256608559692541336630111039049876712685666"}]})
     );
     assert_eq!(indexed(), 2);
+    // `search --provisional` lists what no S3 record has replaced yet.
+    let provisional =
+        trailsearch(&stack.prefix, &["search", "--provisional", "--format", "json"]).expect_code(0);
+    assert_eq!(provisional.stdout.lines().count(), 2, "{provisional}");
+    // So does the saved search, its query run as Kibana runs it (the copies
+    // are of 2024, long past their log objects' delivery).
+    let saved = trailsearch_kibana::saved_searches()
+        .into_iter()
+        .find(|s| s.slug == "provisional-without-record")
+        .expect("saved search");
+    let (status, found) = http(
+        "POST",
+        &format!("{prefix}-*/_count"),
+        Some(
+            &json!({"query": {"query_string": {"query": saved.query, "analyze_wildcard": true, "time_zone": "UTC"}}}),
+        ),
+    );
+    assert_eq!((status, found["count"].as_u64()), (200, Some(2)), "{found}");
     // The first copy to arrive is the one kept: provisional copies never
     // replace each other.
     assert_eq!(
@@ -692,6 +710,12 @@ async fn the_s3_copy_ends_as_the_document_in_every_order() {
         source_of(&prefix, SECOND)["requestParameters"],
         records[1]["requestParameters"]
     );
+    let left = trailsearch(
+        &first_stack.prefix,
+        &["search", "--provisional", "--format", "json"],
+    )
+    .expect_code(0);
+    assert_eq!(left.stdout, "", "replaced: {left}");
     // The S3 copy again: duplicates, nothing replaced.
     let again = trailsearch(&first_stack.prefix, &["ingest", &file, "--report", "json"]).expect_code(0);
     assert_eq!(

@@ -20,6 +20,9 @@ pub struct SearchQuery {
     pub session_keys: Vec<String>,
     /// Only calls that issued credentials (`trailsearch.issued_access_key`).
     pub issuing_only: bool,
+    /// Only provisional copies (from EventBridge, CloudWatch Logs or
+    /// Kinesis) that no S3 record has replaced.
+    pub provisional_only: bool,
     /// Only failed calls (`errorCode` or `errorMessage` present).
     pub errors_only: bool,
     /// Where calls came from: an IP address or CIDR range (`source.ip`), or
@@ -118,6 +121,9 @@ impl SearchQuery {
         }
         if self.issuing_only {
             filters.push(json!({"exists": {"field": "trailsearch.issued_access_key"}}));
+        }
+        if self.provisional_only {
+            filters.push(json!({"terms": {"trailsearch.source.kind": crate::document::STREAM_KINDS}}));
         }
         if let Some(source) = &self.source {
             let mut any = vec![json!({"term": {"sourceIPAddress": source}})];
