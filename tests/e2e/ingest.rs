@@ -1,6 +1,6 @@
 //! Ingest the fixture corpus and account for every event.
 
-use serde_json::json;
+use serde_json::{json, Value};
 use trailsearch_e2e::*;
 
 fn n(value: &serde_json::Value, key: &str) -> u64 {
@@ -278,4 +278,122 @@ fn resume_reads_again_what_other_filters_left_out() {
     assert_eq!(count(&format!("{prefix}-*")), 48);
     // The same window again reads nothing: both objects are done for it.
     assert_eq!(window(15)["objects"], 0);
+}
+
+/// The versioned writes on this node: provisional copies (shaped and
+/// encoded by trailsearch itself, as the Lambda sends them) are replaced by
+/// the log object's records, counted `superseded`; re-sent, provisional
+/// copies replace nothing and the records are duplicates.
+#[test]
+fn provisional_copies_give_way_to_the_record_on_every_node() {
+    use std::sync::Arc;
+    use trailsearch_mapping::{Flavour, Granularity, IndexNaming, Provenance, Shaper, StreamOrigin};
+
+    let prefix = unique_prefix("provisional");
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    let flavour = match free_shaped_type_of_template(&prefix).as_str() {
+        "flattened" => Flavour::Elasticsearch,
+        "flat_object" => Flavour::OpenSearch,
+        _ => Flavour::Compatible,
+    };
+    let record = |n: u32, region: &str| {
+        json!({"eventVersion": "1.09", "eventTime": format!("2024-03-16T10:00:0{n}Z"), "eventID": format!("prov-{n}"),
+               "eventSource": "kms.amazonaws.com", "eventName": "DisableKey", "awsRegion": region,
+               "recipientAccountId": "111122223333", "requestParameters": {"keyId": "k1"}})
+    };
+    let shaper = Shaper::new(IndexNaming::new(&prefix, Granularity::Day).unwrap(), flavour);
+    let provenance = Arc::new(Provenance {
+        bucket: None,
+        key: "cloudwatch-logs:trail/stream".into(),
+        stream: Some(StreamOrigin {
+            kind: "cloudwatch-logs",
+            fields: vec![("log_group", "trail".into()), ("log_stream", "stream".into())],
+        }),
+    });
+    let provisional = |region: &str| {
+        let docs: Vec<_> = (1..=3)
+            .map(|n| {
+                shaper
+                    .shape(record(n, region).to_string().as_bytes(), provenance.clone())
+                    .unwrap()
+                    .document
+            })
+            .collect();
+        trailsearch_sink::encode_bulk(&docs)
+    };
+    let send = |body: Vec<u8>| {
+        let (status, answer) = http_ndjson("_bulk?refresh=true&filter_path=items.*.status", &body);
+        assert_eq!(status, 200, "{answer}");
+        answer["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| {
+                item.as_object().unwrap().values().next().unwrap()["status"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect::<Vec<_>>()
+    };
+    // Provisional copies, cut down (another region: they are not the record).
+    assert_eq!(send(provisional("cut-down")), [201, 201, 201]);
+    assert_eq!(
+        send(provisional("cut-down")),
+        [409, 409, 409],
+        "provisional copies replace nothing"
+    );
+
+    // The log object arrives: its records replace them.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir
+        .path()
+        .join("111122223333_CloudTrail_us-east-1_20240316T1005Z_AbCdEfGh12345678.json");
+    let records: Vec<Value> = (1..=3).map(|n| record(n, "us-east-1")).collect();
+    std::fs::write(&file, json!({"Records": records}).to_string()).unwrap();
+    let path = file.to_str().unwrap();
+    let run = trailsearch(&prefix, &["ingest", path, "--report", "json"]).expect_code(0);
+    let report = run.report();
+    balanced(&report);
+    assert_eq!(
+        (
+            n(&report, "indexed"),
+            n(&report, "superseded"),
+            n(&report, "duplicates")
+        ),
+        (3, 3, 0),
+        "{run}"
+    );
+    refresh(&format!("{prefix}-*"));
+    assert_eq!(count(&format!("{prefix}-*")), 3);
+    let (_, found) = http(
+        "POST",
+        &format!("{prefix}-*/_count"),
+        Some(&json!({"query": {"bool": {"filter": [
+            {"term": {"awsRegion": "us-east-1"}}, {"term": {"trailsearch.source.kind": "file"}}]}}})),
+    );
+    assert_eq!(found["count"], 3, "the records, not the provisional copies");
+    // Later copies of either kind change nothing.
+    assert_eq!(send(provisional("cut-down")), [409, 409, 409]);
+    let again = trailsearch(&prefix, &["ingest", path, "--report", "json"]).expect_code(0);
+    assert_eq!(
+        (n(&again.report(), "duplicates"), n(&again.report(), "superseded")),
+        (3, 0),
+        "{again}"
+    );
+}
+
+/// The free-shaped type the installed template gives `requestParameters`
+/// (before any index exists).
+fn free_shaped_type_of_template(prefix: &str) -> String {
+    let (status, body) = http("GET", &format!("_index_template/{prefix}-events"), None);
+    let mappings = if status == 200 {
+        body["index_templates"][0]["index_template"]["template"]["mappings"].clone()
+    } else {
+        let (_, legacy) = http("GET", &format!("_template/{prefix}-events"), None);
+        legacy[format!("{prefix}-events")]["mappings"].clone()
+    };
+    mappings["properties"]["requestParameters"]["type"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no requestParameters mapping in {mappings}"))
+        .to_string()
 }

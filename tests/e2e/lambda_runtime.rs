@@ -428,6 +428,10 @@ fn the_bootstrap_under_the_lambda_runtime_api_answers_every_trigger() {
         .unwrap_or_else(|e| panic!("eventbridge: {e}"));
     assert_eq!(reply, json!({}));
     let reply = lambda
+        .invoke("sqs-eventbridge", &trigger("sqs-eventbridge-cloudtrail.json"))
+        .unwrap_or_else(|e| panic!("sqs-eventbridge: {e}"));
+    assert_eq!(reply, json!({"batchItemFailures": []}));
+    let reply = lambda
         .invoke("cloudwatch-logs", &trigger("cloudwatch-logs.json"))
         .unwrap_or_else(|e| panic!("cloudwatch-logs: {e}"));
     assert_eq!(reply, json!({}));

@@ -319,16 +319,26 @@ pub fn http(method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
 /// One HTTP request to a loopback server (the cluster, or a test proxy):
 /// the status and the body as JSON (a string if it is not).
 pub fn http_at(base_url: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    http_body_at(base_url, method, path, "application/json", body.as_bytes())
+}
+
+/// An NDJSON request (`_bulk`) to the test cluster.
+pub fn http_ndjson(path: &str, body: &[u8]) -> (u16, Value) {
+    http_body_at(cluster_url(), "POST", path, "application/x-ndjson", body)
+}
+
+fn http_body_at(base_url: &str, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
     let url = base_url.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = TcpStream::connect(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
     write!(
         stream,
-        "{method} /{} HTTP/1.1\r\nHost: {url}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} /{} HTTP/1.1\r\nHost: {url}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         path.trim_start_matches('/'),
         body.len()
     )
     .expect("write");
+    stream.write_all(body).expect("write");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read");
     let text = String::from_utf8_lossy(&raw);

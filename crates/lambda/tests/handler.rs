@@ -764,23 +764,8 @@ async fn the_s3_copy_ends_as_the_document_in_every_order() {
         bulk.push_str(&old.to_string());
         bulk.push('\n');
     }
-    let status = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-XPOST",
-            "-H",
-            "content-type: application/x-ndjson",
-        ])
-        .arg(format!("{}/_bulk?refresh=true", cluster_url()))
-        .arg("--data-binary")
-        .arg(bulk)
-        .output()
-        .expect("curl");
-    assert_eq!(String::from_utf8_lossy(&status.stdout), "200");
+    let (status, answer) = trailsearch_e2e::http_ndjson("_bulk?refresh=true", bulk.as_bytes());
+    assert_eq!((status, &answer["errors"]), (200, &json!(false)), "{answer}");
     let run = trailsearch(&third_stack.prefix, &["ingest", &file, "--report", "json"]).expect_code(0);
     assert_eq!(
         (
