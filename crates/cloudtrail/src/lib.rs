@@ -45,6 +45,7 @@
 
 #![deny(missing_docs)]
 
+pub mod digest;
 mod error;
 mod key;
 mod reader;
