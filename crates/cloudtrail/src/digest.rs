@@ -237,6 +237,115 @@ pub fn judge_log(listed: &LogFile, decompressed: &[u8]) -> LogVerdict {
     }
 }
 
+/// Which chain a digest belongs to, from its key's file name
+/// (`ACCOUNT_CloudTrail-Digest_REGION_TRAIL_HOMEREGION_YYYYMMDDTHHMMSSZ[_backfill].json.gz`):
+/// several trails may write into one prefix, and each region of each trail
+/// is its own chain.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChainId {
+    /// The account.
+    pub account: String,
+    /// The region the digest covers.
+    pub region: String,
+    /// The trail's name (it may hold `_`).
+    pub trail: String,
+}
+
+impl ChainId {
+    /// The chain of a digest key, and whether the digest is a backfill one
+    /// (outside the hourly chain); `None` for a key in no digest's grammar.
+    pub fn of_key(key: &str) -> Option<(ChainId, bool)> {
+        let name = key.rsplit('/').next()?;
+        let stem = name
+            .strip_suffix(".json.gz")
+            .or_else(|| name.strip_suffix(".json"))?;
+        let (stem, backfill) = match stem.strip_suffix("_backfill") {
+            Some(stem) => (stem, true),
+            None => (stem, false),
+        };
+        let parts: Vec<&str> = stem.split('_').collect();
+        if parts.len() < 6 || parts[1] != "CloudTrail-Digest" {
+            return None;
+        }
+        // ACCOUNT, CloudTrail-Digest, REGION, TRAIL (may hold `_`), HOMEREGION, TIMESTAMP.
+        let trail = parts[3..parts.len() - 2].join("_");
+        Some((
+            ChainId {
+                account: parts[0].to_string(),
+                region: parts[2].to_string(),
+                trail,
+            },
+            backfill,
+        ))
+    }
+}
+
+impl std::fmt::Display for ChainId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {}", self.account, self.trail, self.region)
+    }
+}
+
+/// What one chain's digests in a window say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainVerdict {
+    /// Digests read.
+    pub digests: u64,
+    /// Digests whose signature verifies.
+    pub digests_valid: u64,
+    /// Digests that do not verify, with why, by key.
+    pub invalid: Vec<(String, DigestProblem)>,
+    /// Links that do not hold, by the later digest's key.
+    pub chain_breaks: Vec<(String, ChainBreak)>,
+    /// Periods no digest covers.
+    pub gaps: Vec<(String, ChainBreak)>,
+    /// The log objects the valid digests vouch for: key -> listing.
+    pub vouched: HashMap<String, LogFile>,
+}
+
+/// Verifies one chain's digests (in any order): each signature, each link
+/// between consecutive hourly digests (backfill digests vouch for their
+/// objects outside the chain), and gathers the log objects vouched for.
+/// Only valid digests vouch.
+pub fn verify_chain(digests: Vec<(String, SignedDigest)>, keys: &PublicKeys) -> ChainVerdict {
+    let mut verdict = ChainVerdict::default();
+    let mut hourly: Vec<(String, SignedDigest)> = Vec::new();
+    for (key, digest) in digests {
+        verdict.digests += 1;
+        let moved = digest.digest.digest_s3_object != key;
+        let checked = match moved {
+            true => Err(DigestProblem::BadSignature(format!(
+                "{}/{}, as it says, to {key}",
+                digest.digest.digest_s3_bucket, digest.digest.digest_s3_object
+            ))),
+            false => digest.verify(keys),
+        };
+        match checked {
+            Ok(()) => {
+                verdict.digests_valid += 1;
+                for log in &digest.digest.log_files {
+                    verdict.vouched.insert(log.s3_object.clone(), log.clone());
+                }
+            }
+            Err(problem) => verdict.invalid.push((key.clone(), problem)),
+        }
+        let backfill = ChainId::of_key(&key).is_some_and(|(_, backfill)| backfill);
+        if !backfill {
+            hourly.push((key, digest));
+        }
+    }
+    hourly.sort_by(|a, b| a.1.digest.digest_end_time.cmp(&b.1.digest.digest_end_time));
+    for pair in hourly.windows(2) {
+        let ((_, previous), (key, next)) = (&pair[0], &pair[1]);
+        match check_link(previous, next) {
+            Ok(()) => {}
+            Err(gap @ ChainBreak::Gap { .. }) => verdict.gaps.push((key.clone(), gap)),
+            Err(others) => verdict.chain_breaks.push((key.clone(), others)),
+        }
+    }
+    verdict
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -423,5 +532,75 @@ mod tests {
         );
         assert!(SignedDigest::parse(b"{}", None).is_err());
         assert!(PublicKeys::from_list_public_keys(b"[]").is_err());
+    }
+
+    #[test]
+    fn a_chain_in_a_window_counts_every_digest_link_and_vouched_object() {
+        let (_, keys) = signer();
+        let log: &[u8] = br#"{"Records":[]}"#;
+        let (_, first) = digest(
+            "2024-03-14T01:00:00Z",
+            "2024-03-14T00:00:00Z",
+            None,
+            &[("AWSLogs/a.json.gz", log)],
+        );
+        let (second_bytes, second) = digest(
+            "2024-03-14T02:00:00Z",
+            "2024-03-14T01:00:00Z",
+            Some(&first),
+            &[("AWSLogs/b.json.gz", log)],
+        );
+        let (_, fourth) = digest("2024-03-14T04:00:00Z", "2024-03-14T03:00:00Z", Some(&second), &[]);
+        // The listed hash rewritten to vouch for another object: the bytes changed.
+        let text = String::from_utf8(second_bytes).unwrap();
+        let listed = &second.digest.log_files[0].hash_value;
+        let forged_bytes = text.replace(listed.as_str(), &"0".repeat(64));
+        let forged = SignedDigest::parse(forged_bytes.as_bytes(), second.signature.as_deref()).unwrap();
+        let key = |d: &SignedDigest| d.digest.digest_s3_object.clone();
+        // In any order; the third hour has no digest.
+        let verdict = verify_chain(
+            vec![
+                (key(&fourth), fourth.clone()),
+                (key(&first), first.clone()),
+                (key(&second), second.clone()),
+            ],
+            &keys,
+        );
+        assert_eq!((verdict.digests, verdict.digests_valid), (3, 3));
+        assert!(verdict.invalid.is_empty() && verdict.chain_breaks.is_empty());
+        assert_eq!(verdict.gaps.len(), 1);
+        assert_eq!(verdict.gaps[0].0, key(&fourth));
+        let mut vouched: Vec<&String> = verdict.vouched.keys().collect();
+        vouched.sort();
+        assert_eq!(vouched, ["AWSLogs/a.json.gz", "AWSLogs/b.json.gz"]);
+        // A forged digest vouches for nothing; a digest read from another key is moved.
+        let verdict = verify_chain(vec![(key(&first), first.clone()), (key(&second), forged)], &keys);
+        assert_eq!(verdict.digests_valid, 1);
+        assert!(matches!(verdict.invalid[0].1, DigestProblem::BadSignature(_)));
+        assert!(!verdict.vouched.contains_key("AWSLogs/b.json.gz"));
+        let verdict = verify_chain(vec![("AWSLogs/copied.json.gz".into(), first.clone())], &keys);
+        assert!(
+            verdict.invalid[0]
+                .1
+                .to_string()
+                .contains("to AWSLogs/copied.json.gz"),
+            "{:?}",
+            verdict.invalid
+        );
+
+        let (chain, backfill) = ChainId::of_key(&key(&first)).unwrap();
+        assert_eq!(
+            (chain.to_string(), backfill),
+            ("111122223333 trail us-east-1".to_string(), false)
+        );
+        let (chain, backfill) = ChainId::of_key(
+            "AWSLogs/o-1/111122223333/CloudTrail-Digest/eu-west-1/2024/03/14/111122223333_CloudTrail-Digest_eu-west-1_org_trail_us-east-1_20240314T020000Z_backfill.json.gz",
+        )
+        .unwrap();
+        assert_eq!(
+            (chain.trail.as_str(), chain.region.as_str(), backfill),
+            ("org_trail", "eu-west-1", true)
+        );
+        assert_eq!(ChainId::of_key("AWSLogs/x.json.gz"), None);
     }
 }
