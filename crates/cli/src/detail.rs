@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde_json::Value;
 use trailsearch_mapping::derive;
 
-use crate::display::escape_controls;
+use crate::display::{derived_field, escape_controls, value_text as text};
 
 /// Longest string value shown inside a request or response, and most lines
 /// of each, unless `--full`.
@@ -17,16 +17,6 @@ const MANY_LINES: usize = 60;
 
 /// Labels are padded to this width.
 const LABEL: usize = 12;
-
-/// A string member, if it is a non-empty string (or a number or boolean).
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
 
 fn yes_no(value: Option<bool>) -> Option<&'static str> {
     value.map(|v| if v { "yes" } else { "no" })
@@ -141,7 +131,7 @@ pub fn render(source: &Value, full: bool) -> String {
     let _ = writeln!(block.out, "{}", escape_controls(&heading));
 
     // Who, and with which credentials.
-    block.opt("actor", text(&source["trailsearch"]["actor"]).or(derived.actor));
+    block.opt("actor", derived_field(source, "actor", &derived.actor));
     block.opt(
         "identity",
         match (text(&identity["type"]), text(&identity["arn"])) {
@@ -164,9 +154,7 @@ pub fn render(source: &Value, full: bool) -> String {
         "source id",
         text(&session["sourceIdentity"]).or_else(|| text(&identity["sourceIdentity"])),
     );
-    let mfa = text(&source["trailsearch"]["mfa"])
-        .and_then(|m| flag(&Value::String(m)))
-        .or(derived.mfa);
+    let mfa = flag(&source["trailsearch"]["mfa"]).or(derived.mfa);
     let console = flag(&source["sessionCredentialFromConsole"]);
     let session_facts: Vec<String> = [
         text(&session["attributes"]["creationDate"]).map(|t| format!("created {t}")),
@@ -222,10 +210,7 @@ pub fn render(source: &Value, full: bool) -> String {
             },
         );
     }
-    block.opt(
-        "resource",
-        text(&source["trailsearch"]["resource"]).or(derived.resource),
-    );
+    block.opt("resource", derived_field(source, "resource", &derived.resource));
     for (i, resource) in source["resources"].as_array().into_iter().flatten().enumerate() {
         let arn = text(&resource["ARN"]).unwrap_or_else(dash);
         let line = match text(&resource["type"]) {

@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 
+use serde_json::Value;
+
 /// `text` with every control character (C0, DEL, C1) written as a visible
 /// escape, `\u{1b}`; other text as it is.
 pub fn escape_controls(text: &str) -> Cow<'_, str> {
@@ -21,6 +23,25 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// A JSON value as a cell's text: a non-empty string, a number or a
+/// boolean; nothing for the rest.
+pub fn value_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A field trailsearch derives at ingest (`trailsearch.<name>`): as
+/// indexed (a degraded document keeps it even when its source field moved
+/// unindexed), else as indexing derives it from the record (documents from
+/// before the field).
+pub fn derived_field(source: &Value, name: &str, derived: &Option<String>) -> Option<String> {
+    value_text(&source["trailsearch"][name]).or_else(|| derived.clone())
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use trailsearch_mapping::{derive, Derived, SearchQuery};
 use crate::args::{ClusterArgs, SearchArgs, SearchFormat};
 use crate::cluster::{connect, settings};
 use crate::detail;
-use crate::display::escape_controls;
+use crate::display::{derived_field, escape_controls, value_text as text};
 use crate::UsageError;
 
 pub async fn run(args: &ClusterArgs, search: &SearchArgs) -> anyhow::Result<bool> {
@@ -127,21 +127,11 @@ const COLUMNS: [(&str, usize); 7] = [
     ("ERROR", 32),
 ];
 
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
 /// Who: the actor as indexed (or as indexing names it, for documents from
 /// before the field), else the ARN, user name, principal or service.
 fn actor(source: &Value, derived: &Derived) -> String {
     let identity = &source["userIdentity"];
-    text(&source["trailsearch"]["actor"])
-        .or_else(|| derived.actor.clone())
+    derived_field(source, "actor", &derived.actor)
         .or_else(|| {
             ["arn", "userName", "principalId", "invokedBy"]
                 .iter()
@@ -154,7 +144,7 @@ fn actor(source: &Value, derived: &Derived) -> String {
 /// request parameters per service), else the first resource ARN, else a
 /// request parameter whose name says it names one.
 fn resource(source: &Value, derived: &Derived) -> String {
-    if let Some(resource) = text(&source["trailsearch"]["resource"]).or_else(|| derived.resource.clone()) {
+    if let Some(resource) = derived_field(source, "resource", &derived.resource) {
         return resource;
     }
     if let Some(arn) = source["resources"]
@@ -217,8 +207,8 @@ fn csv_row(source: &Value) -> String {
     csv_line(CSV_COLUMNS.iter().map(|(name, path)| {
         let at = path.split('.').fold(source, |v, part| &v[part]);
         match *name {
-            "actor" => text(at).or_else(|| derived.actor.clone()),
-            "resource" => text(at).or_else(|| derived.resource.clone()),
+            "actor" => derived_field(source, "actor", &derived.actor),
+            "resource" => derived_field(source, "resource", &derived.resource),
             _ => text(at),
         }
         .unwrap_or_default()
