@@ -2,6 +2,7 @@
 //! their questions.
 
 use serde_json::{json, Value};
+use trailsearch_mapping::STREAM_KINDS;
 
 use crate::fields::*;
 use crate::objects::{index_reference, object, search_source, Naming};
@@ -302,10 +303,7 @@ pub(crate) const SEARCHES: &[Search] = &[
         description: "Copies from EventBridge, CloudWatch Logs or Kinesis still not replaced by their S3 \
                       record two hours on: the log object was deleted or never delivered, or the trail's \
                       event selectors leave the event out of the S3 trail.",
-        query: And(&[
-            AnyOf(SOURCE_KIND, &["eventbridge", "cloudwatch-logs", "kinesis"]),
-            Before(TIMESTAMP, "now-2h"),
-        ]),
+        query: And(&[AnyOf(SOURCE_KIND, STREAM_KINDS), Before(TIMESTAMP, "now-2h")]),
         columns: &[
             ACTOR,
             EVENT_SOURCE,
