@@ -129,31 +129,33 @@ impl Provenance {
         }
     }
 
+    /// `trailsearch.source`'s members, in the order they are written.
+    fn members(&self) -> impl Iterator<Item = (&str, &str)> {
+        let stream = self.stream.iter().flat_map(|s| &s.fields);
+        [
+            ("kind", Some(self.kind())),
+            ("bucket", self.bucket.as_deref()),
+            ("key", Some(self.key.as_str())),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .chain(stream.map(|(name, value)| (*name, value.as_str())))
+    }
+
     fn to_json(&self) -> Value {
-        let mut source = Map::new();
-        source.insert("kind".into(), Value::String(self.kind().into()));
-        if let Some(bucket) = &self.bucket {
-            source.insert("bucket".into(), Value::String(bucket.clone()));
-        }
-        source.insert("key".into(), Value::String(self.key.clone()));
-        for (name, value) in self.stream.iter().flat_map(|s| &s.fields) {
-            source.insert((*name).into(), Value::String(value.clone()));
-        }
-        Value::Object(source)
+        Value::Object(
+            self.members()
+                .map(|(name, value)| (name.to_string(), Value::String(value.to_string())))
+                .collect(),
+        )
     }
 
     /// Writes `"kind":..,"bucket":..,"key":..,...` (the members, no braces).
     fn write_members(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"\"kind\":");
-        write_json(out, self.kind());
-        if let Some(bucket) = &self.bucket {
-            out.extend_from_slice(b",\"bucket\":");
-            write_json(out, bucket);
-        }
-        out.extend_from_slice(b",\"key\":");
-        write_json(out, &self.key);
-        for (name, value) in self.stream.iter().flat_map(|s| &s.fields) {
-            out.push(b',');
+        for (i, (name, value)) in self.members().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
             write_json(out, name);
             out.push(b':');
             write_json(out, value);
