@@ -18,6 +18,16 @@ fn ingest_fixtures(prefix: &str) {
     refresh(&format!("{prefix}-*"));
 }
 
+/// The eventIDs of a `trace --format json` answer's hops, newest first.
+fn hop_ids(trace: &Value) -> Vec<String> {
+    trace["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["event_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn event_ids(json_lines: &str) -> BTreeSet<String> {
     json_lines
         .lines()
@@ -76,12 +86,7 @@ fn trace_follows_a_saml_user_through_two_roles_and_accounts() {
     // For tools: one JSON object; from the role owner's copy the chain is the same.
     let json = trailsearch(&prefix, &["trace", ASSUME_OWNER_COPY, "--format", "json"]).expect_code(0);
     let trace: Value = serde_json::from_str(json.stdout.trim()).unwrap();
-    let hops: Vec<&str> = trace["hops"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["event_id"].as_str().unwrap())
-        .collect();
+    let hops = hop_ids(&trace);
     assert_eq!(hops, [ASSUME, SAML]);
     assert_eq!(
         trace["origin"],
@@ -228,12 +233,7 @@ fn trace_names_an_origin_outside_the_index_and_a_loop_in_words() {
 
     let looped = trailsearch(&prefix, &["trace", "loop-use", "--format", "json"]).expect_code(1);
     let trace: Value = serde_json::from_str(looped.stdout.trim()).unwrap();
-    let hops: Vec<&str> = trace["hops"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["event_id"].as_str().unwrap())
-        .collect();
+    let hops = hop_ids(&trace);
     assert_eq!(hops, ["loop-use", "loop-b", "loop-a"]);
     assert_eq!(trace["origin"], json!({"kind": "loop", "event_id": "loop-b"}));
     let words = trailsearch(&prefix, &["trace", "loop-use"]).expect_code(1);
@@ -308,23 +308,15 @@ fn trace_ends_on_an_aws_service_and_an_identity_center_user() {
         let run = trailsearch(&prefix, &["trace", id, "--format", "json"]).expect_code(0);
         serde_json::from_str(run.stdout.trim()).unwrap()
     };
-    let hops = |trace: &Value| -> Vec<String> {
-        trace["hops"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| h["event_id"].as_str().unwrap().to_string())
-            .collect()
-    };
     let instance = trace("ec2-use");
-    assert_eq!(hops(&instance), ["ec2-use", "ec2-assume"]);
+    assert_eq!(hop_ids(&instance), ["ec2-use", "ec2-assume"]);
     assert_eq!(
         instance["origin"],
         json!({"kind": "aws-service", "service": "ec2.amazonaws.com"})
     );
 
     let sso = trace("sso-use");
-    assert_eq!(hops(&sso), ["sso-use", "sso-saml"]);
+    assert_eq!(hop_ids(&sso), ["sso-use", "sso-saml"]);
     assert_eq!(
         sso["origin"],
         json!({"kind": "identity-center-user", "user": "dana@example.com",

@@ -71,38 +71,33 @@ fn task(id: &str) -> Origin {
 }
 
 type Parts = (Vec<(Origin, ObjectNotice)>, Vec<Origin>, Vec<(Origin, String)>);
+type EventParts = (Vec<(Origin, EventBatch)>, Vec<Origin>, Vec<(Origin, String)>);
 
-fn objects(trigger: Trigger) -> Parts {
+/// Every list of a [`Trigger::Objects`].
+fn all_parts(trigger: Trigger) -> (Vec<(Origin, ObjectNotice)>, EventParts) {
     match trigger {
         Trigger::Objects {
             notices,
             events,
             empty_origins,
             undecodable,
-        } => {
-            assert_eq!(events, [], "no CloudTrail events delivered as events here");
-            (notices, empty_origins, undecodable)
-        }
+        } => (notices, (events, empty_origins, undecodable)),
         other => panic!("expected Trigger::Objects, got {other:?}"),
     }
 }
 
-type EventParts = (Vec<(Origin, EventBatch)>, Vec<Origin>, Vec<(Origin, String)>);
+/// The objects of a trigger that carries no CloudTrail events as events.
+fn objects(trigger: Trigger) -> Parts {
+    let (notices, (events, empty_origins, undecodable)) = all_parts(trigger);
+    assert_eq!(events, [], "no CloudTrail events delivered as events here");
+    (notices, empty_origins, undecodable)
+}
 
 /// The event batches of a trigger that names no object.
 fn event_batches(trigger: Trigger) -> EventParts {
-    match trigger {
-        Trigger::Objects {
-            notices,
-            events,
-            empty_origins,
-            undecodable,
-        } => {
-            assert_eq!(notices, [], "no objects here");
-            (events, empty_origins, undecodable)
-        }
-        other => panic!("expected Trigger::Objects, got {other:?}"),
-    }
+    let (notices, parts) = all_parts(trigger);
+    assert_eq!(notices, [], "no objects here");
+    parts
 }
 
 /// The eventIDs of a batch's records.
