@@ -368,3 +368,44 @@ fn dir_id(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
 fn dir_id(_meta: &std::fs::Metadata) -> Option<(u64, u64)> {
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trailsearch_mapping::{STREAM_FIELDS, STREAM_KINDS};
+
+    /// The cloudtrail crate names the paths and the ingest crate their
+    /// fields; the mapping crate reads them back (dead-letter replay,
+    /// `search --provisional`): the names must be its own.
+    #[test]
+    fn provisional_copies_use_the_mappings_kinds_and_fields() {
+        let sources = [
+            StreamSource::EventBridge {
+                event_id: "e".into(),
+                detail_type: "AWS API Call via CloudTrail".into(),
+            },
+            StreamSource::CloudWatchLogs {
+                log_group: "g".into(),
+                log_stream: "s".into(),
+            },
+            StreamSource::Kinesis {
+                stream: "k".into(),
+                sequence_number: "1".into(),
+                log: Some(("g".into(), "s".into())),
+            },
+        ];
+        for source in sources {
+            let object = ObjectRef::Events {
+                source,
+                records: Arc::from(Vec::new()),
+            };
+            let provenance = object.provenance();
+            let origin = provenance.stream.as_ref().unwrap();
+            assert!(STREAM_KINDS.contains(&origin.kind), "{}", origin.kind);
+            for (name, _) in &origin.fields {
+                assert!(STREAM_FIELDS.contains(name), "{name}");
+            }
+            assert_eq!(object.path_kind(), origin.kind);
+        }
+    }
+}
