@@ -8,8 +8,6 @@
 //! runs here).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 
 use serde_json::{json, Value};
 use trailsearch_e2e::*;
@@ -1441,55 +1439,12 @@ fn kibana_investigation_filters_narrow_as_their_labels_say() {
 
 // --- import -------------------------------------------------------------------
 
-/// `tests/servers/kibana_stub.py`; killed on drop.
-struct Stub {
-    child: Child,
-    url: String,
-    dir: tempfile::TempDir,
+/// `tests/servers/kibana_stub.py`.
+fn kibana_stub(args: &[&str]) -> PyServer {
+    PyServer::start("kibana_stub.py", args)
 }
 
-impl Stub {
-    fn start(args: &[&str]) -> Stub {
-        let dir = tempfile::tempdir().unwrap();
-        let log = std::fs::File::create(dir.path().join("stub.log")).unwrap();
-        let python = repo_root().join(".venv/bin/python");
-        let mut child = Command::new(&python)
-            .arg(repo_root().join("tests/servers/kibana_stub.py"))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("{}: {e}; run scripts/bootstrap", python.display()));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = serde_json::from_str::<Value>(&line)
-            .ok()
-            .and_then(|v| v["url"].as_str().map(str::to_string))
-            .unwrap_or_else(|| panic!("kibana stub said {line:?}"));
-        Stub { child, url, dir }
-    }
-
-    /// The logged requests.
-    fn requests(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.path().join("stub.log"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("stub log line {l}")))
-            .collect()
-    }
-}
-
-impl Drop for Stub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn setup_with(prefix: &str, stub: &Stub, extra: &[&str]) -> Run {
+fn setup_with(prefix: &str, stub: &PyServer, extra: &[&str]) -> Run {
     let mut args = vec![
         "--es-user",
         "trailsearch",
@@ -1528,7 +1483,7 @@ fn kibana_setup_imports_into_kibana_and_opensearch_dashboards() {
         ),
     ] {
         let prefix = unique_prefix(&format!("kibana-import-{flavour}"));
-        let stub = Stub::start(&[&["--flavour", flavour][..], &STUB_CREDENTIALS[..]].concat());
+        let stub = kibana_stub(&[&["--flavour", flavour][..], &STUB_CREDENTIALS[..]].concat());
         let run = setup_with(&prefix, &stub, &[]).expect_code(0);
         let expected = exported(&prefix, flavour);
         let maps = |kind: &str| expected.iter().filter(|o| o["type"] == kind).count();
@@ -1593,7 +1548,7 @@ fn kibana_setup_reports_refused_objects_and_undetectable_products() {
 
     // Objects refused: each is named on stderr, and setup exits 1.
     let refused_id = format!("trailsearch-{prefix}-vis-top-users");
-    let stub = Stub::start(
+    let stub = kibana_stub(
         &[
             &["--flavour", "kibana", "--refuse", &refused_id][..],
             &STUB_CREDENTIALS[..],
@@ -1612,7 +1567,7 @@ fn kibana_setup_reports_refused_objects_and_undetectable_products() {
     // A status that names no product (Kibana's answer to anonymous callers):
     // setup says to pass --kibana-flavour; with it, everything is imported
     // (the answer names no version either).
-    let redacted = Stub::start(&[&["--flavour", "redacted"][..], &STUB_CREDENTIALS[..]].concat());
+    let redacted = kibana_stub(&[&["--flavour", "redacted"][..], &STUB_CREDENTIALS[..]].concat());
     let run = setup_with(&prefix, &redacted, &[]).expect_code(1);
     assert!(run.stderr.contains("--kibana-flavour kibana|osd"), "{run}");
     let run = setup_with(&prefix, &redacted, &["--kibana-flavour", "kibana"]).expect_code(0);
@@ -1623,7 +1578,7 @@ fn kibana_setup_reports_refused_objects_and_undetectable_products() {
     assert_eq!(requests[2]["headers"]["kbn-xsrf"], "true");
 
     // The wrong flavour forced: Dashboards wants osd-xsrf and says so.
-    let osd = Stub::start(&[&["--flavour", "osd"][..], &STUB_CREDENTIALS[..]].concat());
+    let osd = kibana_stub(&[&["--flavour", "osd"][..], &STUB_CREDENTIALS[..]].concat());
     let run = setup_with(&prefix, &osd, &["--kibana-flavour", "kibana"]).expect_code(1);
     assert!(
         run.stderr.contains("HTTP 400") && run.stderr.contains("osd-xsrf"),
@@ -1636,7 +1591,7 @@ fn kibana_setup_reports_refused_objects_and_undetectable_products() {
     );
 
     // Wrong credentials are the server's 401, shown.
-    let strict = Stub::start(&["--flavour", "kibana", "--user", "someone", "--password", "else"]);
+    let strict = kibana_stub(&["--flavour", "kibana", "--user", "someone", "--password", "else"]);
     let run = setup_with(&prefix, &strict, &[]).expect_code(1);
     assert!(
         run.stderr.contains("HTTP 401") && run.stderr.contains("api/status"),
@@ -1667,7 +1622,7 @@ fn kibana_setup_imports_what_each_kibana_version_takes() {
         ("8.15.3", true),
         ("9.1.2", true),
     ] {
-        let stub = Stub::start(
+        let stub = kibana_stub(
             &[
                 &["--flavour", "kibana", "--version", version][..],
                 &STUB_CREDENTIALS[..],
@@ -1719,7 +1674,7 @@ fn kibana_setup_imports_what_each_kibana_version_takes() {
     }
 
     // Kibana older than the objects' 7.10 layout: nothing is sent.
-    let old = Stub::start(
+    let old = kibana_stub(
         &[
             &["--flavour", "kibana", "--version", "7.9.3"][..],
             &STUB_CREDENTIALS[..],
@@ -1737,7 +1692,7 @@ fn kibana_setup_imports_what_each_kibana_version_takes() {
 #[test]
 fn kibana_setup_sends_the_tenant_and_reports_new_ids() {
     let prefix = unique_prefix("kibana-tenant");
-    let osd = Stub::start(&[&["--flavour", "osd"][..], &STUB_CREDENTIALS[..]].concat());
+    let osd = kibana_stub(&[&["--flavour", "osd"][..], &STUB_CREDENTIALS[..]].concat());
     let run = setup_with(&prefix, &osd, &["--kibana-tenant", "global"]).expect_code(0);
     assert!(
         run.stdout
@@ -1750,7 +1705,7 @@ fn kibana_setup_sends_the_tenant_and_reports_new_ids() {
         assert_eq!(request["headers"]["securitytenant"], "global", "{request:#}");
     }
 
-    let kibana = Stub::start(&[&["--flavour", "kibana"][..], &STUB_CREDENTIALS[..]].concat());
+    let kibana = kibana_stub(&[&["--flavour", "kibana"][..], &STUB_CREDENTIALS[..]].concat());
     let run = setup_with(&prefix, &kibana, &["--kibana-tenant", "global"]).expect_code(2);
     assert!(
         run.stderr
@@ -1758,7 +1713,7 @@ fn kibana_setup_sends_the_tenant_and_reports_new_ids() {
         "{run}"
     );
 
-    let space = Stub::start(&[&["--flavour", "kibana", "--new-ids"][..], &STUB_CREDENTIALS[..]].concat());
+    let space = kibana_stub(&[&["--flavour", "kibana", "--new-ids"][..], &STUB_CREDENTIALS[..]].concat());
     let run = setup_with(&prefix, &space, &[]).expect_code(0);
     assert!(run.stdout.contains("Kibana gave 30 objects new IDs"), "{run}");
     assert!(

@@ -9,6 +9,7 @@ mod enrich;
 mod faults;
 mod infra;
 mod ingest;
+mod integrity;
 mod kibana;
 mod lambda_runtime;
 mod mapping;

@@ -614,3 +614,54 @@ pub fn free_shaped_type(prefix: &str) -> String {
         .unwrap_or_else(|| panic!("no requestParameters mapping in {body}"))
         .to_string()
 }
+
+/// A test server of `tests/servers/` that prints `{"url": ...}` first and
+/// logs one JSON line per request to stderr; killed on drop.
+pub struct PyServer {
+    child: std::process::Child,
+    /// Where it listens.
+    pub url: String,
+    dir: tempfile::TempDir,
+}
+
+impl PyServer {
+    /// Starts `tests/servers/SCRIPT` with `args` under the bootstrap's Python.
+    pub fn start(script: &str, args: &[&str]) -> PyServer {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let log = std::fs::File::create(dir.path().join("requests.log")).expect("the request log");
+        let python = repo_root().join(".venv/bin/python");
+        let mut child = Command::new(&python)
+            .arg(repo_root().join("tests/servers").join(script))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}; run scripts/bootstrap", python.display()));
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = BufReader::new(stdout).read_line(&mut line);
+        }
+        let url = serde_json::from_str::<Value>(&line)
+            .ok()
+            .and_then(|v| v["url"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("{script} said {line:?}"));
+        PyServer { child, url, dir }
+    }
+
+    /// The requests it logged.
+    pub fn requests(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.path().join("requests.log"))
+            .expect("the request log")
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("request log line {l}")))
+            .collect()
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

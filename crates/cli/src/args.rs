@@ -31,6 +31,8 @@ pub enum Command {
     Search(SearchArgs),
     /// Who really did it: follow an event's credentials back through the calls that issued them (role hops, accounts, federation) to a person, an AWS service, or the edge of the indexed time.
     Trace(TraceArgs),
+    /// Prove the logs were not touched: check CloudTrail's signed digests and every log object they list, in S3, for a window of delivery times.
+    Verify(VerifyArgs),
     /// Delete event indices whose name date is older than the given age.
     Prune(PruneArgs),
     /// Kibana / OpenSearch Dashboards saved objects (index pattern, searches, visualizations, dashboards).
@@ -85,6 +87,31 @@ pub enum KibanaCommand {
 }
 
 #[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// s3://bucket/prefix: a trail's prefix, the bucket's root or a folder inside AWSLogs/ (only S3: a copy elsewhere has lost the digests' signature metadata).
+    #[arg(value_name = "S3_URL")]
+    pub url: String,
+    /// Log objects delivered, and digests ending, at or after this time (RFC 3339, YYYY-MM-DD, or 7d/2h ago).
+    #[arg(long, value_parser = crate::time::parse_time)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// At or before this time [default: now]; log objects of its last two hours that no digest lists yet are pending.
+    #[arg(long, value_parser = crate::time::parse_time)]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only this account (repeatable).
+    #[arg(long)]
+    pub account: Vec<String>,
+    /// Only this region (repeatable).
+    #[arg(long)]
+    pub region: Vec<String>,
+    /// CloudTrail's public keys as `aws cloudtrail list-public-keys` prints them, instead of calling ListPublicKeys.
+    #[arg(long, env = "TRAILSEARCH_PUBLIC_KEYS", value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
+    /// Print the report as one JSON object on stdout.
+    #[arg(long, value_name = "FORMAT", value_parser = ["json"])]
+    pub report: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Age, e.g. 365d: indices whose every day is older are deleted.
     #[arg(long, value_parser = parse_duration)]
@@ -109,7 +136,7 @@ const SCOPED_OPTIONS: &[(&str, &[&str])] = &[
 
 /// Commands that talk to no cluster: of the global options they read only
 /// the index prefix.
-const OFFLINE_COMMANDS: &[&str] = &["kibana"];
+const OFFLINE_COMMANDS: &[&str] = &["kibana", "verify"];
 
 /// Parses the command line, with each command's `--help` showing its own
 /// options first, then under a heading the global ones it reads.

@@ -13,6 +13,7 @@ mod search;
 mod setup;
 mod time;
 mod trace;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -68,6 +69,7 @@ async fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Ingest(args) => ingest::run(&cli.cluster, &args).await,
         Command::Search(args) => search::run(&cli.cluster, &args).await,
         Command::Trace(args) => trace::run(&cli.cluster, &args).await,
+        Command::Verify(args) => verify::run(&args).await,
         Command::Prune(args) => prune::run(&cli.cluster, &args).await,
         Command::Kibana(args) => kibana::run(&cli.cluster, &args),
         Command::Deadletter(command) => deadletter::run(&cli.cluster, &command).await,

@@ -83,10 +83,13 @@ pub enum DigestProblem {
     /// No `signature` metadata, or not hex.
     #[error("the digest object's signature metadata is missing or not hex")]
     NoSignature,
-    /// The signature does not verify: the digest was changed, or moved
-    /// (its bucket and key are signed).
-    #[error("the signature does not verify: the digest was changed or moved from {0}")]
+    /// The signature does not verify: the digest or its signature was
+    /// changed, or it was moved (its bucket and key are signed).
+    #[error("the signature does not verify: the digest or its signature metadata was changed after delivery to {0}")]
     BadSignature(String),
+    /// Read from another place than the one it was written to and signed for.
+    #[error("moved: it says it was delivered to {0}")]
+    Moved(String),
 }
 
 /// A digest and what it needs to be verified.
@@ -187,6 +190,14 @@ pub enum ChainBreak {
 /// Checks that `next` follows `previous` in one trail's chain in one region.
 pub fn check_link(previous: &SignedDigest, next: &SignedDigest) -> Result<(), ChainBreak> {
     let (p, n) = (&previous.digest, &next.digest);
+    // CloudTrail starts a new chain (no previous digest) when logging or
+    // validation is turned back on: the time between is a gap, not a break.
+    if n.previous_digest_s3_object.is_none() && n.digest_start_time != p.digest_end_time {
+        return Err(ChainBreak::Gap {
+            from: p.digest_end_time.clone(),
+            to: n.digest_start_time.clone(),
+        });
+    }
     if n.previous_digest_s3_object.as_deref() != Some(p.digest_s3_object.as_str()) {
         return Err(ChainBreak::OtherPrevious {
             named: n
@@ -231,10 +242,40 @@ pub enum LogVerdict {
 
 /// Judges a log object's decompressed bytes against its listing.
 pub fn judge_log(listed: &LogFile, decompressed: &[u8]) -> LogVerdict {
-    match sha256_hex(decompressed).eq_ignore_ascii_case(&listed.hash_value) {
+    judge_hash(listed, &sha256_hex(decompressed))
+}
+
+/// Judges a log object by the SHA-256 (hex) of its decompressed bytes.
+pub fn judge_hash(listed: &LogFile, sha256: &str) -> LogVerdict {
+    match sha256.eq_ignore_ascii_case(&listed.hash_value) {
         true => LogVerdict::Verified,
         false => LogVerdict::Modified,
     }
+}
+
+/// The SHA-256 (hex) of a gzip object's decompressed bytes, streamed.
+/// Bytes after the gzip stream are an error, as they are to AWS's own
+/// validator: CloudTrail writes one gzip member per object.
+pub fn sha256_of_gzip(compressed: impl std::io::Read) -> std::io::Result<String> {
+    use std::io::Read;
+    // bufread, so that what follows the stream stays in the buffer to be seen.
+    let mut decoder = flate2::bufread::GzDecoder::new(std::io::BufReader::new(compressed));
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        match decoder.read(&mut buffer)? {
+            0 => break,
+            n => hasher.update(&buffer[..n]),
+        }
+    }
+    let mut rest = decoder.into_inner();
+    if rest.read(&mut [0u8; 1])? != 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "unexpected data after the end of the gzip stream",
+        ));
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Which chain a digest belongs to, from its key's file name
@@ -243,12 +284,16 @@ pub fn judge_log(listed: &LogFile, decompressed: &[u8]) -> LogVerdict {
 /// is its own chain.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ChainId {
+    /// The organization (`o-…`) of an organization trail.
+    pub organization: Option<String>,
     /// The account.
     pub account: String,
     /// The region the digest covers.
     pub region: String,
     /// The trail's name (it may hold `_`).
     pub trail: String,
+    /// The trail's home region.
+    pub home_region: String,
 }
 
 impl ChainId {
@@ -269,11 +314,19 @@ impl ChainId {
         }
         // ACCOUNT, CloudTrail-Digest, REGION, TRAIL (may hold `_`), HOMEREGION, TIMESTAMP.
         let trail = parts[3..parts.len() - 2].join("_");
+        let organization = key
+            .split('/')
+            .skip_while(|c| *c != "AWSLogs")
+            .nth(1)
+            .filter(|c| c.starts_with("o-"))
+            .map(str::to_string);
         Some((
             ChainId {
+                organization,
                 account: parts[0].to_string(),
                 region: parts[2].to_string(),
                 trail,
+                home_region: parts[parts.len() - 2].to_string(),
             },
             backfill,
         ))
@@ -282,7 +335,10 @@ impl ChainId {
 
 impl std::fmt::Display for ChainId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} {}", self.account, self.trail, self.region)
+        match &self.organization {
+            Some(org) => write!(f, "{org}/{} {} {}", self.account, self.trail, self.region),
+            None => write!(f, "{} {} {}", self.account, self.trail, self.region),
+        }
     }
 }
 
@@ -314,8 +370,8 @@ pub fn verify_chain(digests: Vec<(String, SignedDigest)>, keys: &PublicKeys) -> 
         verdict.digests += 1;
         let moved = digest.digest.digest_s3_object != key;
         let checked = match moved {
-            true => Err(DigestProblem::BadSignature(format!(
-                "{}/{}, as it says, to {key}",
+            true => Err(DigestProblem::Moved(format!(
+                "{}/{}",
                 digest.digest.digest_s3_bucket, digest.digest.digest_s3_object
             ))),
             false => digest.verify(keys),
@@ -385,16 +441,35 @@ impl PublicKeys {
         })?;
         let mut keys = PublicKeys::default();
         for (i, listed) in list.public_key_list.into_iter().enumerate() {
-            let der = base64::engine::general_purpose::STANDARD
+            let value = base64::engine::general_purpose::STANDARD
                 .decode(listed.value.trim())
                 .map_err(|e| PublicKeysError(format!("PublicKeyList[{i}].Value is not base64: {e}")))?;
-            let key = RsaPublicKey::from_pkcs1_der(&der).map_err(|e| {
-                PublicKeysError(format!("PublicKeyList[{i}].Value is not a PKCS#1 RSA key: {e}"))
-            })?;
-            keys.by_fingerprint
-                .insert(listed.fingerprint.to_ascii_lowercase(), key);
+            keys.insert(&listed.fingerprint, &value)
+                .map_err(|e| PublicKeysError(format!("PublicKeyList[{i}].Value: {e}")))?;
         }
         Ok(keys)
+    }
+
+    /// Adds a key as `ListPublicKeys` returns its `Value` blob: DER PKCS#1,
+    /// or that DER in base64 (the blob CloudTrail sends holds the base64
+    /// text, and AWS's own validator decodes it once more, so what
+    /// `aws cloudtrail list-public-keys` prints may be encoded twice).
+    pub fn insert(&mut self, fingerprint: &str, value: &[u8]) -> Result<(), PublicKeysError> {
+        let key = RsaPublicKey::from_pkcs1_der(value).or_else(|der_error| {
+            let text = std::str::from_utf8(value).map_err(|_| der_error)?;
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|_| der_error)?;
+            RsaPublicKey::from_pkcs1_der(&der)
+        });
+        let key = key.map_err(|e| PublicKeysError(format!("not a PKCS#1 RSA public key: {e}")))?;
+        self.by_fingerprint.insert(fingerprint.to_ascii_lowercase(), key);
+        Ok(())
+    }
+
+    /// Whether a key of this fingerprint is held.
+    pub fn contains(&self, fingerprint: &str) -> bool {
+        self.get(fingerprint).is_some()
     }
 
     fn get(&self, fingerprint: &str) -> Option<&RsaPublicKey> {
@@ -583,7 +658,7 @@ mod tests {
             verdict.invalid[0]
                 .1
                 .to_string()
-                .contains("to AWSLogs/copied.json.gz"),
+                .contains("moved: it says it was delivered to trail-bucket/AWSLogs/111122223333"),
             "{:?}",
             verdict.invalid
         );
@@ -602,5 +677,50 @@ mod tests {
             ("org_trail", "eu-west-1", true)
         );
         assert_eq!(ChainId::of_key("AWSLogs/x.json.gz"), None);
+        assert_eq!(chain.organization.as_deref(), Some("o-1"));
+        assert_eq!(chain.home_region, "us-east-1");
+    }
+
+    #[test]
+    fn a_restarted_chain_is_a_gap_and_keys_read_in_either_encoding() {
+        let (_, first) = digest("2024-03-14T01:00:00Z", "2024-03-14T00:00:00Z", None, &[]);
+        let (_, restarted) = digest("2024-03-14T03:00:00Z", "2024-03-14T02:00:00Z", None, &[]);
+        assert_eq!(
+            check_link(&first, &restarted),
+            Err(ChainBreak::Gap {
+                from: "2024-03-14T01:00:00Z".into(),
+                to: "2024-03-14T02:00:00Z".into()
+            })
+        );
+        // The DER itself, or its base64 text (as ListPublicKeys' blob holds it).
+        let private = rsa::RsaPrivateKey::from_pkcs1_pem(KEY).unwrap();
+        let der = private.to_public_key().to_pkcs1_der().unwrap();
+        let text = base64::engine::general_purpose::STANDARD.encode(der.as_bytes());
+        let mut keys = PublicKeys::default();
+        keys.insert("AA", der.as_bytes()).unwrap();
+        keys.insert("bb", text.as_bytes()).unwrap();
+        assert!(keys.contains("aa") && keys.contains("BB"));
+        assert!(keys.insert("cc", b"not a key").is_err());
+        let twice = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+        let list = json!({"PublicKeyList": [{"Value": twice, "Fingerprint": FINGERPRINT}]});
+        assert_eq!(
+            PublicKeys::from_list_public_keys(list.to_string().as_bytes())
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_gzip_object_hashes_its_decompressed_bytes_and_refuses_trailing_data() {
+        use std::io::Write;
+        let plain = br#"{"Records":[]}"#;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(plain).unwrap();
+        let mut gz = gz.finish().unwrap();
+        assert_eq!(sha256_of_gzip(gz.as_slice()).unwrap(), sha256_hex(plain));
+        gz.extend_from_slice(b"x");
+        assert!(sha256_of_gzip(gz.as_slice()).is_err());
+        assert!(sha256_of_gzip(&b"plain"[..]).is_err());
     }
 }

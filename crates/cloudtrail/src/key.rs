@@ -63,6 +63,28 @@ impl LogKey {
 }
 
 impl LogKey {
+    /// When CloudTrail delivered the file, from the timestamp in its name
+    /// (`YYYYMMDDTHHMMZ` for logs; digests' `YYYYMMDDTHHMMSSZ` is the end of
+    /// the hour they cover).
+    pub fn delivered(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let stem = self.file_name.split('.').next()?;
+        let stem = stem.strip_suffix("_backfill").unwrap_or(stem);
+        let parts: Vec<&str> = stem.split('_').collect();
+        let stamp = match self.kind {
+            LogKind::Digest => *parts.last()?,
+            _ => *parts.get(3)?,
+        };
+        let format = match stamp.len() {
+            16 => "%Y%m%dT%H%M%SZ",
+            _ => "%Y%m%dT%H%MZ",
+        };
+        chrono::NaiveDateTime::parse_from_str(stamp, format)
+            .ok()
+            .map(|t| t.and_utc())
+    }
+}
+
+impl LogKey {
     /// Parses a file name alone, as CloudTrail names its files
     /// (`ACCOUNT_CloudTrail_REGION_YYYYMMDDTHHMMZ_UNIQUE.json.gz`; digests
     /// `ACCOUNT_CloudTrail-Digest_REGION_TRAIL_HOMEREGION_YYYYMMDDTHHMMSSZ.json.gz`),

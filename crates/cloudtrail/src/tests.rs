@@ -589,6 +589,24 @@ fn key_org_trail() {
 }
 
 #[test]
+fn keys_name_their_delivery_time() {
+    let at = |key: &str| {
+        LogKey::parse(key)
+            .and_then(|k| k.delivered())
+            .map(|t| t.to_rfc3339())
+    };
+    assert_eq!(
+        at("AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/17/111122223333_CloudTrail_us-east-1_20240517T1005Z_abc.json.gz").as_deref(),
+        Some("2024-05-17T10:05:00+00:00")
+    );
+    assert_eq!(
+        at("AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/05/17/111122223333_CloudTrail-Digest_us-east-1_my_trail_us-east-1_20240517T110031Z_backfill.json.gz").as_deref(),
+        Some("2024-05-17T11:00:31+00:00")
+    );
+    assert_eq!(at("AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/17/111122223333_CloudTrail_us-east-1_bad_abc.json.gz"), None);
+}
+
+#[test]
 fn key_digest_and_insight() {
     let digest = LogKey::parse(
         "AWSLogs/111122223333/CloudTrail-Digest/us-east-2/2024/05/17/111122223333_CloudTrail-Digest_us-east-2_t_us-east-2_20240517T000000Z.json.gz",

@@ -26,6 +26,9 @@ pub enum IngestError {
         /// Why.
         reason: String,
     },
+    /// CloudTrail's public keys cannot be had.
+    #[error("public keys: {0}")]
+    PublicKeys(String),
     /// The GeoIP/ASN databases cannot be used.
     #[error("GeoIP: {0}")]
     GeoIp(String),

@@ -26,18 +26,21 @@ mod dry_run;
 mod enrich;
 mod error;
 mod filter;
+mod keys;
 mod pipeline;
 mod report;
 mod resume;
 mod settings;
 mod source;
 mod store;
+mod verify;
 
 pub use crate::{
     dry_run::DryRun,
     enrich::{beside, load_locator, ASN_DB_NAME, CITY_DB_NAME},
     error::IngestError,
     filter::{EventFilter, FieldPattern},
+    keys::{KeyError, KeyRing},
     pipeline::{run, IngestConfig, NoProgress, Progress, ProgressEvent, RunOutcome},
     report::Report,
     resume::{ResumeRecorder, ResumeState},
@@ -47,4 +50,5 @@ pub use crate::{
     },
     source::{path_text, plan_local, ObjectRef, Plan, SkipReason},
     store::{parse_s3_url, ListingStats, ObjectFailure, ObjectStore, S3Listing},
+    verify::{verify_prefix, ChainCounts, Counts, Problem, VerifyProgress, VerifyReport, PENDING},
 };

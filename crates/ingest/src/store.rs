@@ -125,7 +125,7 @@ impl ObjectStore {
         })?;
         let lister = S3Lister { client, bucket };
         let mut etags = HashMap::new();
-        let stats = walk(&lister, prefix, filter, |listed: Listed| {
+        let stats = walk(&lister, prefix, filter, LOG_FOLDERS, |listed: Listed| {
             let before = plan.objects.len();
             let object = ObjectRef::S3 {
                 bucket: bucket.to_string(),
@@ -148,6 +148,75 @@ impl ObjectStore {
             },
         })?;
         Ok(S3Listing { stats, etags })
+    }
+
+    /// Lists the log objects and digests of `s3://bucket/prefix` on the days
+    /// the filter may want (a day of slack each side), along the same key
+    /// layout as [`ObjectStore::plan_s3_prefix`]: every key in `CloudTrail/`
+    /// and `CloudTrail-Digest/` folders, with its size.
+    pub async fn list_integrity(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        filter: &EventFilter,
+    ) -> Result<(Vec<(String, u64)>, ListingStats), IngestError> {
+        let url = format!("s3://{bucket}/{prefix}");
+        let client = self.s3().map_err(|f| IngestError::Listing {
+            url: url.clone(),
+            reason: f.message,
+        })?;
+        let lister = S3Lister { client, bucket };
+        let mut keys = Vec::new();
+        let stats = walk(&lister, prefix, filter, INTEGRITY_FOLDERS, |listed: Listed| {
+            keys.push((listed.key, listed.size))
+        })
+        .await
+        .map_err(|(at, reason)| IngestError::Listing {
+            url,
+            reason: format!("listing {at}: {reason}"),
+        })?;
+        Ok((keys, stats))
+    }
+
+    /// Reads a digest object whole (a few kilobytes): its bytes, gzip
+    /// decompressed when they are gzip, and its `signature` user metadata.
+    pub async fn read_digest(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(Vec<u8>, Option<String>), ObjectFailure> {
+        let response = self
+            .s3()?
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| ObjectFailure {
+                permanent: matches!(e.code(), Some("NoSuchKey" | "NoSuchBucket" | "AccessDenied")),
+                message: format!("GetObject failed: {}", sdk_error_text(&e)),
+            })?;
+        let signature = response.metadata().and_then(|m| m.get("signature")).cloned();
+        let bytes = response.body.collect().await.map_err(|e| ObjectFailure {
+            message: format!("reading the body failed: {e}"),
+            permanent: false,
+        })?;
+        let bytes = bytes.into_bytes().to_vec();
+        let bytes = match bytes.starts_with(&[0x1f, 0x8b]) {
+            true => {
+                use std::io::Read;
+                let mut out = Vec::new();
+                flate2::read::MultiGzDecoder::new(bytes.as_slice())
+                    .read_to_end(&mut out)
+                    .map_err(|e| ObjectFailure {
+                        message: format!("not gzip: {e}"),
+                        permanent: true,
+                    })?;
+                out
+            }
+            false => bytes,
+        };
+        Ok((bytes, signature))
     }
 }
 
@@ -184,6 +253,12 @@ pub struct S3Listing {
 }
 
 // ---- Listing by CloudTrail's key layout ----
+
+/// The folders under an account that ingest lists: events and Insights.
+const LOG_FOLDERS: &[&str] = &["CloudTrail", "CloudTrail-Insight"];
+
+/// The folders `verify` lists: log objects and the digests that vouch for them.
+const INTEGRITY_FOLDERS: &[&str] = &["CloudTrail", "CloudTrail-Digest"];
 
 /// Windows of at most this many days are listed day by day, without
 /// discovering years and months first.
@@ -340,7 +415,7 @@ impl DayWindow {
 
 /// The level a listing of `prefix` starts at; `None` when the prefix fixes
 /// something the filter excludes (an account, a region, a day).
-fn start(prefix: &str, filter: &EventFilter, window: &DayWindow) -> Option<Task> {
+fn start(prefix: &str, filter: &EventFilter, window: &DayWindow, folders: &[&str]) -> Option<Task> {
     // Complete components only: a trailing partial one is left to S3's prefix match.
     let complete = prefix.rsplit_once('/').map_or("", |(complete, _)| complete);
     let components: Vec<&str> = complete.split('/').collect();
@@ -352,7 +427,7 @@ fn start(prefix: &str, filter: &EventFilter, window: &DayWindow) -> Option<Task>
                 if level == Level::All {
                     break;
                 }
-                level = match child(level, component, filter, window) {
+                level = match child(level, component, filter, window, folders) {
                     Child::Level(next) => next,
                     Child::Excluded => return None,
                     // Asked for explicitly: listed whole, judged key by key.
@@ -369,7 +444,7 @@ fn start(prefix: &str, filter: &EventFilter, window: &DayWindow) -> Option<Task>
 }
 
 /// What the child folder `name` of a `level` folder is.
-fn child(level: Level, name: &str, filter: &EventFilter, window: &DayWindow) -> Child {
+fn child(level: Level, name: &str, filter: &EventFilter, window: &DayWindow, folders: &[&str]) -> Child {
     let wanted = |list: &[String], level| {
         if list.is_empty() || list.iter().any(|w| w == name) {
             Child::Level(level)
@@ -383,7 +458,7 @@ fn child(level: Level, name: &str, filter: &EventFilter, window: &DayWindow) -> 
         Level::Above(depth) => Child::Level(Level::Above(depth - 1)),
         Level::AwsLogs if is_org_id(name) => Child::Level(Level::Org),
         Level::AwsLogs | Level::Org if is_account(name) => wanted(&filter.accounts, Level::Account),
-        Level::Account if matches!(name, "CloudTrail" | "CloudTrail-Insight") => Child::Level(Level::Kind),
+        Level::Account if folders.contains(&name) => Child::Level(Level::Kind),
         Level::Kind if is_region(name) => match wanted(&filter.regions, Level::Region) {
             // No window: the whole region.
             Child::Level(region) => in_window(window, NaiveDate::MIN, NaiveDate::MAX, region),
@@ -449,12 +524,13 @@ async fn walk<L: ListKeys>(
     lister: &L,
     prefix: &str,
     filter: &EventFilter,
+    folders: &[&str],
     mut on_key: impl FnMut(Listed),
 ) -> Result<ListingStats, (String, String)> {
     let window = DayWindow::of(filter);
     let mut stats = ListingStats::default();
     // Depth first, children in order: keys come out in the order a flat listing gives.
-    let mut stack: Vec<Task> = start(prefix, filter, &window).into_iter().collect();
+    let mut stack: Vec<Task> = start(prefix, filter, &window, folders).into_iter().collect();
     while let Some(task) = stack.pop() {
         if let Some(days) = day_prefixes(&task, &window) {
             stack.extend(days.into_iter().rev());
@@ -473,7 +549,7 @@ async fn walk<L: ListKeys>(
             page.keys.into_iter().for_each(&mut on_key);
             for folder in page.prefixes {
                 let name = folder.trim_end_matches('/').rsplit('/').next().unwrap_or("");
-                match child(task.level, name, filter, &window) {
+                match child(task.level, name, filter, &window, folders) {
                     Child::Level(level) => children.push(Task {
                         prefix: folder,
                         level,
@@ -686,7 +762,7 @@ mod tests {
         let mut plan = Plan::default();
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let stats = runtime
-            .block_on(walk(bucket, prefix, filter, |listed: Listed| {
+            .block_on(walk(bucket, prefix, filter, LOG_FOLDERS, |listed: Listed| {
                 let object = ObjectRef::S3 {
                     bucket: "b".into(),
                     key: listed.key,
