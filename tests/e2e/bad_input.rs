@@ -37,6 +37,7 @@ fn expect_report(run: &Run, code: i32, counts: Value) {
     let mut want = json!({
         "objects": 1, "skipped_objects": 0, "failed_objects": 0, "events": 0, "filtered": 0,
         "indexed": 0, "superseded": 0, "duplicates": 0, "degraded": 0, "dead_lettered": 0, "failed_events": 0,
+        "digests_valid": 0, "digests_invalid": 0, "integrity_updates": 0,
     });
     for (key, value) in counts.as_object().expect("an object") {
         want[key] = value.clone();
@@ -428,7 +429,7 @@ fn bad_input_unreadable_entries_fail_alone_and_flat_copies_are_read() {
         report,
         json!({"objects": 4, "skipped_objects": 4, "failed_objects": 1, "events": 3, "filtered": 0,
                "indexed": 3, "superseded": 0, "duplicates": 0, "degraded": 0, "dead_lettered": 0,
-               "failed_events": 0}),
+               "failed_events": 0, "digests_valid": 0, "digests_invalid": 0, "integrity_updates": 0}),
         "{run}"
     );
     assert_eq!(event_ids(&prefix), [id(1), id(2), id(3)]);

@@ -278,7 +278,7 @@ fn quickstart_prints_the_three_answers() {
         .env_remove("TRAILSEARCH_INDEX_PREFIX");
     let run = run(command).expect_code(0);
     for expected in [
-        r#"report: {"objects":44,"skipped_objects":1,"failed_objects":0,"events":3541,"filtered":0,"indexed":3537,"superseded":0,"duplicates":2,"degraded":0,"dead_lettered":2,"failed_events":0}"#,
+        r#"report: {"objects":44,"skipped_objects":1,"failed_objects":0,"events":3541,"filtered":0,"indexed":3537,"superseded":0,"duplicates":2,"degraded":0,"dead_lettered":2,"failed_events":0,"digests_valid":0,"digests_invalid":0,"integrity_updates":0}"#,
         "2024-03-14T09:26:53Z  DeleteDBInstance  account 111122223333  us-east-1",
         "  actor        alice",
         "  source ip    203.0.113.42",

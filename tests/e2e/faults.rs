@@ -75,6 +75,7 @@ fn clean_report() -> Value {
         "events": n(&m, "records"), "filtered": 0, "indexed": n(&m, "distinct_events"), "superseded": 0,
         "duplicates": n(&m, "duplicate_deliveries"), "degraded": 0,
         "dead_lettered": n(&m, "records_without_valid_event_time"), "failed_events": 0,
+        "digests_valid": 0, "digests_invalid": 0, "integrity_updates": 0,
     })
 }
 

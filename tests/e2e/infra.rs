@@ -165,8 +165,13 @@ fn sam_template_keeps_the_contract() {
 }
 
 /// Actions that work only on `Resource: "*"`: describe calls have no
-/// resource-level permissions (VPC network interfaces, VPC deployments only).
-const REQUIRES_ANY_RESOURCE: &[&str] = &["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"];
+/// resource-level permissions (VPC network interfaces, VPC deployments
+/// only), nor has CloudTrail's ListPublicKeys (digest validation).
+const REQUIRES_ANY_RESOURCE: &[&str] = &[
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "cloudtrail:ListPublicKeys",
+];
 
 /// The template as JSON, read by cfn-lint's own decoder (which accepts `!Sub`
 /// and the other short forms) from `.venv/`, so no YAML crate is needed.

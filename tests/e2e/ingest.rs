@@ -28,7 +28,7 @@ fn ingest_accounts_for_every_fixture_event_and_reingest_adds_nothing() {
             "objects": n(&m, "log_objects"), "skipped_objects": n(&m, "digest_objects"), "failed_objects": 0,
             "events": n(&m, "records"), "filtered": 0, "indexed": n(&m, "distinct_events"), "superseded": 0,
             "duplicates": n(&m, "duplicate_deliveries"), "degraded": 0, "dead_lettered": unplaceable,
-            "failed_events": 0,
+            "failed_events": 0, "digests_valid": 0, "digests_invalid": 0, "integrity_updates": 0,
         }),
         "{first}"
     );
@@ -309,6 +309,7 @@ fn provisional_copies_give_way_to_the_record_on_every_node() {
             kind: "cloudwatch-logs",
             fields: vec![("log_group", "trail".into()), ("log_stream", "stream".into())],
         }),
+        integrity: None,
     });
     let provisional = |region: &str| {
         let docs: Vec<_> = (1..=3)

@@ -47,15 +47,10 @@ fn corpus(tamper: &str) -> Corpus {
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     );
-    let mut command = Command::new(repo_root().join(".venv/bin/python"));
-    command
-        .arg(repo_root().join("tests/servers/digest_corpus.py"))
-        .args([moto_url(), &bucket, "--tamper", tamper]);
-    let written = run(command).expect_code(0);
-    let manifest: Value = serde_json::from_str(&written.stdout).unwrap_or_else(|e| panic!("{e}: {written}"));
+    let manifest = digest_corpus(&bucket, tamper);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("manifest.json");
-    std::fs::write(&path, &written.stdout).unwrap();
+    std::fs::write(&path, manifest.to_string()).unwrap();
     let stub = PyServer::start("cloudtrail_stub.py", &[path.to_str().unwrap()]);
     Corpus {
         manifest,
@@ -445,4 +440,190 @@ fn verify_takes_keys_from_list_public_keys_output_and_never_from_the_bucket() {
         .current_dir(repo_root());
     let local = run(command).expect_code(2);
     assert!(local.stderr.contains("only S3 can be verified"), "{local}");
+}
+
+// --- recorded in the index -------------------------------------------------
+
+/// `trailsearch.integrity` counts over a prefix's events.
+fn integrity_counts(prefix: &str) -> Vec<(String, u64)> {
+    refresh(&format!("{prefix}-*"));
+    let (status, answer) = http(
+        "POST",
+        &format!("{prefix}-*/_search"),
+        Some(
+            &serde_json::json!({"size": 0, "aggs": {"i": {"terms": {"field": "trailsearch.integrity", "missing": "(none)"}}}}),
+        ),
+    );
+    assert_eq!(status, 200, "{answer}");
+    let mut counts: Vec<(String, u64)> = answer["aggregations"]["i"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["key"].as_str().unwrap().to_string(),
+                b["doc_count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    counts.sort();
+    counts
+}
+
+impl Corpus {
+    fn ingest(&self, prefix: &str, folders: &[&str]) -> Run {
+        let urls: Vec<String> = folders
+            .iter()
+            .map(|f| format!("s3://{}/trails/AWSLogs/{f}", self.bucket))
+            .collect();
+        let mut args = vec!["ingest", "--report", "json"];
+        args.extend(urls.iter().map(String::as_str));
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        trailsearch_at(cluster_url(), prefix, &args, &env)
+    }
+}
+
+const DIGESTS: [&str; 2] = [
+    "111122223333/CloudTrail-Digest/",
+    "o-a1b2c3d4e5/444455556666/CloudTrail-Digest/",
+];
+const LOGS: [&str; 2] = [
+    "111122223333/CloudTrail/",
+    "o-a1b2c3d4e5/444455556666/CloudTrail/",
+];
+
+#[test]
+fn ingest_records_each_objects_verdict_on_its_events_whichever_comes_first() {
+    // One object changed after delivery: 30 objects verified (90 events),
+    // 1 modified (3), 2 not yet listed by any digest (6 pending).
+    let corpus = corpus("flip-log");
+    let want = [
+        ("modified".to_string(), 3),
+        ("pending".to_string(), 6),
+        ("verified".to_string(), 90),
+    ];
+
+    // Digests first: their verdicts wait in <prefix>_integrity for the objects.
+    let first = unique_prefix("integrity-digests-first");
+    trailsearch(&first, &["setup"]).expect_code(0);
+    let digests = corpus.ingest(&first, &DIGESTS).expect_code(0);
+    let report = digests.report();
+    assert_eq!(
+        (
+            &report["digests_valid"],
+            &report["digests_invalid"],
+            &report["events"],
+            &report["integrity_updates"]
+        ),
+        (&17.into(), &0.into(), &0.into(), &0.into()),
+        "{digests}"
+    );
+    assert_eq!(
+        count(&format!("{first}_integrity")),
+        31,
+        "one verdict per listed object"
+    );
+    let logs = corpus.ingest(&first, &LOGS).expect_code(0);
+    let report = balanced(&logs.report()).clone();
+    assert_eq!(
+        (&report["indexed"], &report["integrity_updates"]),
+        (&99.into(), &0.into()),
+        "{logs}"
+    );
+    assert_eq!(integrity_counts(&first), want);
+
+    // Objects first: pending, until their digests mark them by _id.
+    let second = unique_prefix("integrity-objects-first");
+    trailsearch(&second, &["setup"]).expect_code(0);
+    corpus.ingest(&second, &LOGS).expect_code(0);
+    assert_eq!(integrity_counts(&second), [("pending".to_string(), 99)]);
+    let digests = corpus.ingest(&second, &DIGESTS).expect_code(0);
+    assert_eq!(digests.report()["integrity_updates"], 93, "{digests}");
+    assert_eq!(integrity_counts(&second), want);
+    // Again: nothing left to change.
+    let again = corpus.ingest(&second, &DIGESTS).expect_code(0);
+    assert_eq!(again.report()["integrity_updates"], 0, "{again}");
+    assert_eq!(integrity_counts(&second), want);
+
+    // The modified object's events are the flipped object's.
+    let changed = corpus.manifest["changed"]["key"].as_str().unwrap();
+    let (status, answer) = http(
+        "POST",
+        &format!("{second}-*/_search"),
+        Some(&serde_json::json!({"size": 10, "query": {"term": {"trailsearch.integrity": "modified"}}})),
+    );
+    assert_eq!(status, 200);
+    let keys: Vec<&str> = answer["hits"]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["_source"]["trailsearch"]["source"]["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, [changed; 3]);
+
+    // The saved search lists the 9 events not verified; the view counts all three states.
+    use crate::kibana::{discover_in, exported, run_visualization_in, saved_searches};
+    let range = || serde_json::json!({"range": {"@timestamp": {"gte": WINDOW[1], "lte": WINDOW[3]}}});
+    let objects = exported(&second, "kibana");
+    let searches = saved_searches(&objects, &second);
+    let hits = discover_in(&second, &searches["not-verified"], range());
+    assert_eq!(hits.len(), 9);
+    let view = objects
+        .iter()
+        .find(|o| {
+            o["id"]
+                .as_str()
+                .is_some_and(|id| id.ends_with("-vis-log-integrity"))
+        })
+        .unwrap();
+    let (total, rows) = run_visualization_in(&second, view, range());
+    let mut by_state: Vec<(String, u64)> = Vec::new();
+    for (keys, n) in rows {
+        match by_state.iter_mut().find(|(k, _)| *k == keys[0]) {
+            Some((_, sum)) => *sum += n,
+            None => by_state.push((keys[0].clone(), n)),
+        }
+    }
+    by_state.sort();
+    assert_eq!((total, by_state), (99, want.to_vec()));
+}
+
+#[test]
+fn ingest_counts_an_invalid_digest_and_exits_1() {
+    let corpus = corpus("bad-signature");
+    let prefix = unique_prefix("integrity-invalid-digest");
+    trailsearch(&prefix, &["setup"]).expect_code(0);
+    let run = corpus.ingest(&prefix, &DIGESTS).expect_code(1);
+    let report = run.report();
+    assert_eq!(
+        (
+            &report["digests_valid"],
+            &report["digests_invalid"],
+            &report["failed_objects"]
+        ),
+        (&16.into(), &1.into(), &0.into()),
+        "{run}"
+    );
+    // Nothing the invalid digest lists is vouched for.
+    assert_eq!(count(&format!("{prefix}_integrity")), 29, "{run}");
+    // Skipped on request: no verdicts, exit 0.
+    let skipped = unique_prefix("integrity-skip-digests");
+    trailsearch(&skipped, &["setup"]).expect_code(0);
+    let args = [
+        "ingest",
+        "--skip-digests",
+        "--report",
+        "json",
+        &format!("s3://{}/trails", corpus.bucket),
+    ];
+    let env = corpus.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = trailsearch_at(cluster_url(), &skipped, &args, &env).expect_code(0);
+    assert_eq!(
+        (&run.report()["digests_valid"], &run.report()["events"]),
+        (&0.into(), &99.into()),
+        "{run}"
+    );
+    assert_eq!(integrity_counts(&skipped), [("pending".to_string(), 99)]);
 }

@@ -50,7 +50,12 @@ fn kibana_lucene(query: &str) -> Value {
 /// The query of a Discover or visualization request: the search source's
 /// query in `must`, the time range in `filter`.
 fn kibana_query(query: &str) -> Value {
-    json!({"bool": {"must": [kibana_lucene(query)], "filter": [time_range()], "should": [], "must_not": []}})
+    kibana_query_in(query, time_range())
+}
+
+/// [`kibana_query`] over another time picker range.
+fn kibana_query_in(query: &str, range: Value) -> Value {
+    json!({"bool": {"must": [kibana_lucene(query)], "filter": [range], "should": [], "must_not": []}})
 }
 
 fn search(prefix: &str, body: &Value) -> Value {
@@ -73,7 +78,7 @@ fn ingest_fixtures(prefix: &str) {
 
 /// The saved objects `trailsearch kibana export` writes for this prefix and
 /// product (`kibana` or `osd`).
-fn exported(prefix: &str, flavour: &str) -> Vec<Value> {
+pub(crate) fn exported(prefix: &str, flavour: &str) -> Vec<Value> {
     let run = trailsearch(prefix, &["kibana", "export", "--kibana-flavour", flavour]).expect_code(0);
     run.stdout
         .lines()
@@ -92,7 +97,7 @@ fn saved_query(object: &Value) -> String {
 }
 
 /// Slug -> Lucene query of every saved search.
-fn saved_searches(objects: &[Value], prefix: &str) -> BTreeMap<String, String> {
+pub(crate) fn saved_searches(objects: &[Value], prefix: &str) -> BTreeMap<String, String> {
     let id_start = format!("trailsearch-{prefix}-search-");
     objects
         .iter()
@@ -111,11 +116,16 @@ fn saved_searches(objects: &[Value], prefix: &str) -> BTreeMap<String, String> {
 
 /// The hits Discover shows for a saved search (its 500-row sample), newest first.
 fn discover(prefix: &str, query: &str) -> Vec<Value> {
+    discover_in(prefix, query, time_range())
+}
+
+/// [`discover`] over another time picker range.
+pub(crate) fn discover_in(prefix: &str, query: &str, range: Value) -> Vec<Value> {
     let body = json!({
         "size": 500,
         "track_total_hits": true,
         "sort": [{"@timestamp": {"order": "desc", "unmapped_type": "boolean"}}],
-        "query": kibana_query(query),
+        "query": kibana_query_in(query, range),
     });
     let answer = search(prefix, &body);
     let hits: Vec<Value> = answer["hits"]["hits"]
@@ -218,7 +228,7 @@ fn kibana_saved_searches_find_the_planted_events() {
     let prefix = unique_prefix("kibana-searches");
     ingest_fixtures(&prefix);
     let searches = saved_searches(&exported(&prefix, "kibana"), &prefix);
-    assert_eq!(searches.len(), 13);
+    assert_eq!(searches.len(), 14);
     let calls = calls(&prefix);
     let mut checked = BTreeSet::new();
     let mut check = |slug: &str| {
@@ -352,6 +362,8 @@ fn kibana_saved_searches_find_the_planted_events() {
     // Read from files only: no provisional copy waits for its record (the
     // Lambda tests show the search finding them).
     assert_eq!(check("provisional-without-record").len(), 0);
+    // Nor from S3: nothing to verify (integrity::* shows it finding events).
+    assert_eq!(check("not-verified").len(), 0);
     assert_eq!(
         total(&prefix, json!({"term": {"trailsearch.source.kind": "file"}})),
         manifest()["distinct_events"].as_u64().unwrap()
@@ -710,12 +722,21 @@ fn rows(aggregations: &Value, aggs: &[Value]) -> Vec<(Vec<String>, u64)> {
 /// Runs a visualization as Kibana would: its search source's query, the
 /// time range, and the aggregations of its `visState`.
 fn run_visualization(prefix: &str, object: &Value) -> (u64, Vec<(Vec<String>, u64)>) {
+    run_visualization_in(prefix, object, time_range())
+}
+
+/// [`run_visualization`] over another time picker range.
+pub(crate) fn run_visualization_in(
+    prefix: &str,
+    object: &Value,
+    range: Value,
+) -> (u64, Vec<(Vec<String>, u64)>) {
     let state = json_string(&object["attributes"]["visState"]);
     let aggs = state["aggs"].as_array().unwrap();
     let body = json!({
         "size": 0,
         "track_total_hits": true,
-        "query": kibana_query(&saved_query(object)),
+        "query": kibana_query_in(&saved_query(object), range),
         "aggs": kibana_aggs(aggs),
     });
     let answer = search(prefix, &body);
@@ -750,9 +771,10 @@ fn kibana_visualizations_aggregate_the_corpus() {
             .unwrap()
             .to_string();
         let (hits, rows) = run_visualization(&prefix, object);
-        // The corpus was ingested without GeoIP databases.
-        let geo = ["top-countries", "top-networks"].contains(&slug.as_str());
-        assert_eq!(rows.is_empty(), geo, "{slug}: {rows:?}");
+        // The corpus was ingested without GeoIP databases, and from files,
+        // which no digest can vouch for (integrity::* runs that view on S3).
+        let empty = ["top-countries", "top-networks", "log-integrity"].contains(&slug.as_str());
+        assert_eq!(rows.is_empty(), empty, "{slug}: {rows:?}");
         // Each first-level terms bucket counts what a term query counts.
         let check_terms = |field: &str| {
             let keys: BTreeSet<&String> = rows.iter().map(|(k, _)| &k[0]).collect();
@@ -938,11 +960,12 @@ fn kibana_visualizations_aggregate_the_corpus() {
                 assert_eq!(on("sg-0a1b2c3d4e5f67890", "RevokeSecurityGroupIngress"), 1);
                 check_terms("trailsearch.resource");
             }
+            "log-integrity" => assert_eq!(hits, 0, "no events from S3"),
             other => panic!("no expectations for visualization {other}"),
         }
         seen.insert(slug);
     }
-    assert_eq!(seen.len(), 13, "every visualization ran: {seen:?}");
+    assert_eq!(seen.len(), 14, "every visualization ran: {seen:?}");
 }
 
 /// Each column and aggregated field of every saved object, by object ID:
@@ -1031,7 +1054,7 @@ fn kibana_columns_and_aggregations_use_real_fields_of_the_node() {
             checked.1 += 1;
         }
     }
-    assert_eq!(checked, (196, 39), "columns and aggregated fields checked");
+    assert_eq!(checked, (210, 43), "columns and aggregated fields checked");
 }
 
 // --- location, network, client, actor -------------------------------------------
@@ -1471,7 +1494,7 @@ fn kibana_setup_imports_into_kibana_and_opensearch_dashboards() {
             "8.15.3",
             "kbn-xsrf",
             "osd-xsrf",
-            "13 visualizations, 1 map",
+            "14 visualizations, 1 map",
         ),
         (
             "osd",
@@ -1479,7 +1502,7 @@ fn kibana_setup_imports_into_kibana_and_opensearch_dashboards() {
             "2.17.0",
             "osd-xsrf",
             "kbn-xsrf",
-            "14 visualizations",
+            "15 visualizations",
         ),
     ] {
         let prefix = unique_prefix(&format!("kibana-import-{flavour}"));
@@ -1489,11 +1512,11 @@ fn kibana_setup_imports_into_kibana_and_opensearch_dashboards() {
         let maps = |kind: &str| expected.iter().filter(|o| o["type"] == kind).count();
         assert_eq!(
             (maps("map"), maps("visualization")),
-            if flavour == "kibana" { (1, 13) } else { (0, 14) }
+            if flavour == "kibana" { (1, 14) } else { (0, 15) }
         );
         assert!(
             run.stdout.contains(&format!(
-                "{product} {version} at {}/: 30 of 30 saved objects imported (index pattern {prefix}-*, 13 searches, {views}, dashboards \"CloudTrail overview [{prefix}]\", \"CloudTrail investigation [{prefix}]\")",
+                "{product} {version} at {}/: 32 of 32 saved objects imported (index pattern {prefix}-*, 14 searches, {views}, dashboards \"CloudTrail overview [{prefix}]\", \"CloudTrail investigation [{prefix}]\")",
                 stub.url
             )),
             "{run}"
@@ -1532,13 +1555,13 @@ fn kibana_setup_imports_into_kibana_and_opensearch_dashboards() {
             Value::Array(expected),
             "the file part is the export"
         );
-        assert_eq!(import["stored"], 30);
+        assert_eq!(import["stored"], 32);
 
         // Stable IDs: importing again overwrites, nothing is duplicated.
         setup_with(&prefix, &stub, &[]).expect_code(0);
         let again = stub.requests();
         assert_eq!(again.len(), 4);
-        assert_eq!(again[3]["stored"], 30, "{:#}", again[3]);
+        assert_eq!(again[3]["stored"], 32, "{:#}", again[3]);
     }
 }
 
@@ -1556,7 +1579,7 @@ fn kibana_setup_reports_refused_objects_and_undetectable_products() {
         .concat(),
     );
     let run = setup_with(&prefix, &stub, &[]).expect_code(1);
-    assert!(run.stdout.contains("29 of 30 saved objects imported"), "{run}");
+    assert!(run.stdout.contains("31 of 32 saved objects imported"), "{run}");
     assert!(
         run.stderr.contains(&format!(
             "error: saved object visualization {refused_id} (\"Top users [{prefix}]\"): unknown: mapping set to strict"
@@ -1572,7 +1595,7 @@ fn kibana_setup_reports_refused_objects_and_undetectable_products() {
     assert!(run.stderr.contains("--kibana-flavour kibana|osd"), "{run}");
     let run = setup_with(&prefix, &redacted, &["--kibana-flavour", "kibana"]).expect_code(0);
     assert!(run.stdout.contains("Kibana at "), "{run}");
-    assert!(run.stdout.contains("30 of 30 saved objects imported"), "{run}");
+    assert!(run.stdout.contains("32 of 32 saved objects imported"), "{run}");
     let requests = redacted.requests();
     assert_eq!(requests.len(), 3, "{requests:#?}");
     assert_eq!(requests[2]["headers"]["kbn-xsrf"], "true");
@@ -1649,7 +1672,7 @@ fn kibana_setup_imports_what_each_kibana_version_takes() {
             assert_eq!((maps, refers_to_map), (1, true), "{version}");
             assert!(
                 run.stdout.contains(&format!(
-                    "Kibana {version} at {}/: 30 of 30 saved objects imported",
+                    "Kibana {version} at {}/: 32 of 32 saved objects imported",
                     stub.url
                 )),
                 "{run}"
@@ -1659,7 +1682,7 @@ fn kibana_setup_imports_what_each_kibana_version_takes() {
             assert_eq!((maps, refers_to_map), (0, false), "{version}");
             assert!(
                 run.stdout.contains(&format!(
-                    "Kibana {version} at {}/: 29 of 29 saved objects imported",
+                    "Kibana {version} at {}/: 31 of 31 saved objects imported",
                     stub.url
                 )),
                 "{run}"
@@ -1696,7 +1719,7 @@ fn kibana_setup_sends_the_tenant_and_reports_new_ids() {
     let run = setup_with(&prefix, &osd, &["--kibana-tenant", "global"]).expect_code(0);
     assert!(
         run.stdout
-            .contains("/ (tenant global): 30 of 30 saved objects imported"),
+            .contains("/ (tenant global): 32 of 32 saved objects imported"),
         "{run}"
     );
     let requests = osd.requests();
@@ -1715,7 +1738,7 @@ fn kibana_setup_sends_the_tenant_and_reports_new_ids() {
 
     let space = kibana_stub(&[&["--flavour", "kibana", "--new-ids"][..], &STUB_CREDENTIALS[..]].concat());
     let run = setup_with(&prefix, &space, &[]).expect_code(0);
-    assert!(run.stdout.contains("Kibana gave 30 objects new IDs"), "{run}");
+    assert!(run.stdout.contains("Kibana gave 32 objects new IDs"), "{run}");
     assert!(
         run.stdout.contains(&format!(
             "  search trailsearch-{prefix}-search-api-errors -> new-trailsearch-{prefix}-search-api-errors"

@@ -22,12 +22,12 @@ fn backfill_an_s3_prefix_accounts_for_every_event() {
 
     s3_ingest(&prefix, &["setup"]).expect_code(0);
     let url = format!("s3://{bucket}/trail/AWSLogs/");
-    let run = s3_ingest(&prefix, &["ingest", &url, "--report", "json"]).expect_code(1);
+    let run = s3_ingest(&prefix, &["ingest", &url, "--report", "json", "--skip-digests"]).expect_code(1);
     let report = run.report();
     balanced(&report);
     assert_eq!(n(&report, "objects"), n(&m, "log_objects"), "{run}");
-    // Digests are never listed from S3 (the listing follows the key layout),
-    // so nothing is listed only to be skipped.
+    // With --skip-digests digests are not listed from S3 (the listing follows
+    // the key layout), so nothing is listed only to be skipped.
     assert_eq!(n(&report, "skipped_objects"), 0, "{run}");
     // AWSLogs/, 3 accounts or organizations, 1 account in the organization,
     // 4 CloudTrail/ and CloudTrail-Insight/ folders, 6 regions, each once.
@@ -57,6 +57,33 @@ fn backfill_an_s3_prefix_accounts_for_every_event() {
         "{source}"
     );
 
+    // Without it the digest is read and validated: the fixture's is not
+    // signed (a local file has no signature metadata to upload), so it is
+    // invalid and vouches for nothing; its events were indexed all the same.
+    let keys = tempfile::tempdir().unwrap();
+    let empty = keys.path().join("keys.json");
+    std::fs::write(&empty, r#"{"PublicKeyList":[]}"#).unwrap();
+    let digests = format!("s3://{bucket}/trail/AWSLogs/111122223333/CloudTrail-Digest/");
+    let args = [
+        "ingest",
+        &digests,
+        "--public-keys",
+        empty.to_str().unwrap(),
+        "--report",
+        "json",
+    ];
+    let run = s3_ingest(&prefix, &args).expect_code(1);
+    let report = run.report();
+    assert_eq!(
+        (
+            n(&report, "objects"),
+            n(&report, "digests_invalid"),
+            n(&report, "failed_objects")
+        ),
+        (n(&m, "digest_objects"), n(&m, "digest_objects"), 0),
+        "{run}"
+    );
+
     // A day's window prunes keys by date (a day of slack) before reading.
     let day = unique_prefix("s3-day");
     s3_ingest(&day, &["setup"]).expect_code(0);
@@ -71,6 +98,7 @@ fn backfill_an_s3_prefix_accounts_for_every_event() {
             "2024-03-13T23:59:59Z",
             "--report",
             "json",
+            "--skip-digests",
         ],
     );
     let report = run.report();
@@ -151,14 +179,14 @@ fn s3_listing_follows_the_key_layout_one_day_of_one_region_lists_three_days() {
 
     // From the trail's key prefix, above AWSLogs/: found one level down.
     let url = format!("s3://{bucket}/trail/");
-    let mut args = vec!["ingest", url.as_str(), "--report", "json"];
+    let mut args = vec!["ingest", url.as_str(), "--report", "json", "--skip-digests"];
     args.extend(window);
     let run = s3_ingest(&prefix, &args);
     let report = run.report();
     balanced(&report);
 
     // Only us-east-1's 2024-03-13..15 (the day and a day of slack each side),
-    // events and insights, digests never.
+    // events and insights; digests not with --skip-digests.
     let wanted: Vec<String> = fixture_keys()
         .into_iter()
         .filter(|k| {
@@ -215,6 +243,7 @@ fn s3_listing_follows_the_key_layout_one_day_of_one_region_lists_three_days() {
         state_file.to_str().unwrap(),
         "--report",
         "json",
+        "--skip-digests",
     ];
     args.extend(window);
     let first = s3_ingest(&prefix, &args).expect_code(0);

@@ -212,7 +212,7 @@ impl Drop for Prefix {
         );
         // Templates too: setup reads them all, and an old test's would stay.
         for api in ["_index_template", "_template"] {
-            for kind in ["events", "deadletter"] {
+            for kind in ["events", "deadletter", "integrity"] {
                 http("DELETE", &format!("{api}/{p}-{kind}"), None);
             }
         }
@@ -664,4 +664,31 @@ impl Drop for PyServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Writes a signed CloudTrail corpus into `bucket` on moto
+/// (`tests/servers/digest_corpus.py`, tampered with as `tamper` says) and
+/// returns its manifest: the keys written, the trails, the public keys,
+/// and the counts `verify` must give.
+pub fn digest_corpus(bucket: &str, tamper: &str) -> Value {
+    let mut command = Command::new(repo_root().join(".venv/bin/python"));
+    command
+        .arg(repo_root().join("tests/servers/digest_corpus.py"))
+        .args([moto_url(), bucket, "--tamper", tamper]);
+    let written = run(command).expect_code(0);
+    serde_json::from_str(&written.stdout).unwrap_or_else(|e| panic!("{e}: {written}"))
+}
+
+/// A corpus manifest's public keys, every region's in one file, as
+/// `aws cloudtrail list-public-keys` prints them.
+pub fn corpus_key_file(manifest: &Value, dir: &Path) -> PathBuf {
+    let keys: Vec<Value> = manifest["public_keys"]
+        .as_object()
+        .expect("public_keys")
+        .values()
+        .flat_map(|list| list.as_array().cloned().unwrap_or_default())
+        .collect();
+    let path = dir.join("public-keys.json");
+    std::fs::write(&path, serde_json::json!({ "PublicKeyList": keys }).to_string()).expect("key file");
+    path
 }

@@ -339,6 +339,12 @@ pub struct IngestArgs {
     /// Objects read at once [default: 4].
     #[arg(long, env = "TRAILSEARCH_CONCURRENCY")]
     pub concurrency: Option<usize>,
+    /// CloudTrail's public keys for the S3 digests met, as `aws cloudtrail list-public-keys` prints them, instead of calling ListPublicKeys.
+    #[arg(long, env = "TRAILSEARCH_PUBLIC_KEYS", value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
+    /// Skip S3 digests instead of validating them (their log objects' events stay pending).
+    #[arg(long)]
+    pub skip_digests: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

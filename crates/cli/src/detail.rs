@@ -231,6 +231,17 @@ pub fn render(source: &Value, full: bool) -> String {
 
     block.opt("event id", text(&source["eventID"]));
     block.opt("request id", text(&source["requestID"]));
+    // Only S3 copies can be verified: local files and provisional copies carry none.
+    block.opt(
+        "integrity",
+        text(&source["trailsearch"]["integrity"]).map(|integrity| match integrity.as_str() {
+            "verified" => "verified: a valid CloudTrail digest lists its log object's SHA-256".to_string(),
+            "modified" => "MODIFIED: its log object was changed after delivery (trailsearch verify names it)"
+                .to_string(),
+            "pending" => "pending: no valid digest has vouched for its log object yet".to_string(),
+            other => other.to_string(),
+        }),
+    );
     block.out.push('\n');
     block.out
 }

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use trailsearch_ingest::{
-    parse_s3_url, plan_local, DryRun, EventFilter, IngestConfig, ListingStats, ObjectStore, Progress, Report,
-    ResumeState,
+    parse_s3_url, plan_local, DryRun, EventFilter, IngestConfig, KeyRing, ListingStats, ObjectStore,
+    Progress, Report, ResumeState,
 };
 use trailsearch_mapping::{Flavour, Shaper};
 
@@ -54,6 +54,16 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
     } else {
         ObjectStore::with_s3(ObjectStore::s3_client_from_environment().await)
     };
+    // S3 digests are validated and vouch for their objects (a dry run has
+    // nowhere to record verdicts, and local copies lost their signatures).
+    plan.digests = !s3_urls.is_empty() && !ingest.dry_run && !ingest.skip_digests;
+    let keys = match (&ingest.public_keys, plan.digests) {
+        (_, false) => None,
+        (Some(path), true) => {
+            Some(KeyRing::from_path(path).map_err(|e| UsageError(format!("--public-keys {e}")))?)
+        }
+        (None, true) => Some(KeyRing::from_environment().await),
+    };
     let mut listing = ListingStats::default();
     let mut etags = HashMap::new();
     for url in &s3_urls {
@@ -98,6 +108,7 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
         limits: settings.bulk,
         filter,
         start_deadline: None,
+        keys: keys.map(|keys| std::sync::Arc::new(tokio::sync::Mutex::new(keys))),
     };
     let console = ConsoleProgress::new(std::io::stderr().is_terminal());
     // A dry run sends nothing, so it completes nothing: it only skips.

@@ -14,8 +14,9 @@ use trailsearch_cloudtrail::digest::PublicKeys;
 #[error("{0}")]
 pub struct KeyError(pub String);
 
-/// The public keys digests are verified with.
-#[derive(Debug)]
+/// The public keys digests are verified with (by default none: every
+/// digest names a key not held).
+#[derive(Debug, Default)]
 pub struct KeyRing {
     keys: PublicKeys,
     api: Option<aws_config::SdkConfig>,
@@ -112,8 +113,13 @@ impl KeyRing {
                 .send()
                 .await
                 .map_err(|e| {
-                    let why = match (e.code(), e.message()) {
-                        (Some(code), Some(message)) => format!("{code}: {message}"),
+                    let why = match (e.code(), e.message(), e.raw_response()) {
+                        (Some(code), Some(message), _) => format!("{code}: {message}"),
+                        (Some(code), None, _) => code.to_string(),
+                        // Not CloudTrail's error shape: say what came back, not the raw body.
+                        (None, _, Some(raw)) => {
+                            format!("HTTP {} with no CloudTrail error", raw.status().as_u16())
+                        }
                         _ => aws_sdk_cloudtrail::error::DisplayErrorContext(&e).to_string(),
                     };
                     KeyError(format!(

@@ -26,6 +26,7 @@ mod dry_run;
 mod enrich;
 mod error;
 mod filter;
+mod integrity;
 mod keys;
 mod pipeline;
 mod report;

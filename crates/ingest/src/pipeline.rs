@@ -10,10 +10,12 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use tokio::sync::mpsc;
 use trailsearch_cloudtrail::{ReadError, Record, RecordReader};
-use trailsearch_mapping::{Document, Provenance, Shaper};
+use trailsearch_mapping::{Document, DocumentKind, Integrity, Provenance, Shaper};
 use trailsearch_sink::{encoded_len, BatchLimits, DocumentSink};
 
 use crate::filter::EventFilter;
+use crate::integrity::{ingest_digest, integrity_at_ingest, is_digest, provenance_with};
+use crate::keys::KeyRing;
 use crate::report::Report;
 use crate::source::{ObjectRef, Plan};
 use crate::store::{ObjectFailure, ObjectStore};
@@ -30,6 +32,9 @@ pub struct IngestConfig {
     /// Objects not started by then fail as "try again later" instead of
     /// being cut off mid-bulk (the Lambda's deadline less a safety margin).
     pub start_deadline: Option<Instant>,
+    /// CloudTrail's public keys, when S3 digests are validated (else the
+    /// plan skips them).
+    pub keys: Option<Arc<tokio::sync::Mutex<KeyRing>>>,
 }
 
 /// What a run did: the counts, and each object that failed.
@@ -127,7 +132,13 @@ pub async fn run<S: DocumentSink>(
         .map(|(object, bytes)| async move {
             let (object_report, failure, newest_event) = match config.start_deadline {
                 Some(deadline) if Instant::now() >= deadline => not_started(),
-                _ => ingest_object(&object, shaper, sink, store, config).await,
+                _ => match (is_digest(&object), &config.keys) {
+                    (Some((bucket, key)), Some(keys)) => {
+                        let (report, failure) = ingest_digest(bucket, key, shaper, sink, store, keys).await;
+                        (report, failure, None)
+                    }
+                    _ => ingest_object(&object, shaper, sink, store, config).await,
+                },
             };
             (object, bytes, object_report, failure, newest_event)
         })
@@ -176,6 +187,16 @@ async fn ingest_object<S: DocumentSink>(
         objects: 1,
         ..Report::default()
     };
+    let integrity = match integrity_at_ingest(object, sink).await {
+        Ok(integrity) => integrity,
+        Err(failure) => {
+            report.failed_objects = 1;
+            return (report, Some(failure), None);
+        }
+    };
+    // Where this object's events went, to give them a verdict that comes
+    // while they are being written.
+    let mut written: Vec<(String, String)> = Vec::new();
     // One batch being sent and at most one batch's worth of documents queued
     // behind it: reading overlaps sending, and memory stays bounded whatever
     // the object's size.
@@ -189,7 +210,9 @@ async fn ingest_object<S: DocumentSink>(
             store.clone(),
             cancelled.clone(),
         );
-        tokio::task::spawn_blocking(move || read_object(&object, &shaper, &filter, &store, &tx, &cancelled))
+        tokio::task::spawn_blocking(move || {
+            read_object(&object, integrity, &shaper, &filter, &store, &tx, &cancelled)
+        })
     };
 
     let mut batch: Vec<Document> = Vec::new();
@@ -207,6 +230,9 @@ async fn ingest_object<S: DocumentSink>(
                 report.filtered += 1;
                 continue;
             };
+            if integrity == Some(Integrity::Pending) && doc.kind != DocumentKind::DeadLetter {
+                written.push((doc.index.clone(), doc.id.clone()));
+            }
             let size = encoded_len(&doc);
             let full_by_bytes = !batch.is_empty() && batch_bytes + size > config.limits.max_bytes;
             if full_by_bytes {
@@ -245,10 +271,42 @@ async fn ingest_object<S: DocumentSink>(
     if let (None, Err(read_error)) = (&error, read_result) {
         error = Some(read_error);
     }
+    if error.is_none() && integrity == Some(Integrity::Pending) {
+        error = late_verdict(object, &written, sink, &mut report).await.err();
+    }
     if error.is_some() {
         report.failed_objects = 1;
     }
     (report, error, newest_event)
+}
+
+/// Gives an object's events the verdict a digest recorded while they were
+/// being written pending (the digest's own marking missed those not yet
+/// indexed).
+async fn late_verdict<S: DocumentSink>(
+    object: &ObjectRef,
+    written: &[(String, String)],
+    sink: &S,
+    report: &mut Report,
+) -> Result<(), ObjectFailure> {
+    let transient = |message: String| ObjectFailure {
+        message,
+        permanent: false,
+    };
+    let ObjectRef::S3 { bucket, key } = object else {
+        return Ok(());
+    };
+    let verdict = sink
+        .verdict(bucket, key)
+        .await
+        .map_err(|e| transient(format!("reading its integrity verdict: {e}")))?;
+    if let Some(integrity) = verdict.and_then(|v| v.integrity()) {
+        report.integrity_updates += sink
+            .mark_events(written, integrity)
+            .await
+            .map_err(|e| transient(format!("giving its events their integrity verdict: {e}")))?;
+    }
+    Ok(())
 }
 
 /// Sends a batch; unsettled documents count as failed events. Cluster
@@ -279,6 +337,7 @@ async fn flush<S: DocumentSink>(
 
 fn read_object(
     object: &ObjectRef,
+    integrity: Option<Integrity>,
     shaper: &Shaper,
     filter: &EventFilter,
     store: &ObjectStore,
@@ -289,7 +348,7 @@ fn read_object(
         Ok(input) => input,
         Err(failure) => return (None, Err(failure)),
     };
-    let provenance = Arc::new(object.provenance());
+    let provenance = Arc::new(provenance_with(object, integrity));
     let mut newest = None;
     let result = read_records(input, shaper, filter, &provenance, tx, cancelled, &mut newest);
     (newest, result.map_err(|e| describe_read_error(&e)))

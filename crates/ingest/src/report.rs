@@ -30,6 +30,15 @@ pub struct Report {
     pub dead_lettered: u64,
     /// Records read but not settled because their object failed.
     pub failed_events: u64,
+    /// Digests (from S3) whose signature verifies: their log objects'
+    /// verdicts are recorded. Objects, not events: outside the sum.
+    pub digests_valid: u64,
+    /// Digests that do not verify (bad signature, unknown key, moved,
+    /// unreadable): nothing they list is vouched for.
+    pub digests_invalid: u64,
+    /// Events indexed before their object's verdict that were given it
+    /// afterwards (`trailsearch.integrity`, by bulk update).
+    pub integrity_updates: u64,
 }
 
 impl Report {
@@ -46,6 +55,9 @@ impl Report {
         self.degraded += other.degraded;
         self.dead_lettered += other.dead_lettered;
         self.failed_events += other.failed_events;
+        self.digests_valid += other.digests_valid;
+        self.digests_invalid += other.digests_invalid;
+        self.integrity_updates += other.integrity_updates;
     }
 
     /// Adds what a sink settled.
@@ -70,7 +82,10 @@ impl Report {
 
     /// Whether the run lost or set aside anything: exit status 1 if so.
     pub fn is_success(&self) -> bool {
-        self.failed_objects == 0 && self.dead_lettered == 0 && self.failed_events == 0
+        self.failed_objects == 0
+            && self.dead_lettered == 0
+            && self.failed_events == 0
+            && self.digests_invalid == 0
     }
 
     /// The report as one JSON object.
@@ -84,7 +99,8 @@ impl std::fmt::Display for Report {
         write!(
             f,
             "objects={} skipped_objects={} failed_objects={} events={} filtered={} indexed={} superseded={} \
-             duplicates={} degraded={} dead_lettered={} failed_events={}",
+             duplicates={} degraded={} dead_lettered={} failed_events={} digests_valid={} digests_invalid={} \
+             integrity_updates={}",
             self.objects,
             self.skipped_objects,
             self.failed_objects,
@@ -95,7 +111,10 @@ impl std::fmt::Display for Report {
             self.duplicates,
             self.degraded,
             self.dead_lettered,
-            self.failed_events
+            self.failed_events,
+            self.digests_valid,
+            self.digests_invalid,
+            self.integrity_updates
         )
     }
 }

@@ -106,6 +106,7 @@ impl ObjectRef {
                 bucket: None,
                 key: source.to_string(),
                 stream: Some(stream_origin(source)),
+                integrity: None,
             },
         }
     }
@@ -205,6 +206,8 @@ pub struct Plan {
     pub failed: Vec<(ObjectRef, String)>,
     /// Objects whose key date lies outside `--from/--to` (with a day of slack).
     pub pruned: u64,
+    /// Whether S3 digests are read (and validated) rather than skipped.
+    pub digests: bool,
 }
 
 impl Plan {
@@ -212,7 +215,18 @@ impl Plan {
     /// pruned (its key's date lies outside the filter).
     pub fn add(&mut self, object: ObjectRef, size: u64, filter: &EventFilter) {
         let verdict = match object.key_text() {
-            Some(key) => judge(&key, filter),
+            Some(key) => match judge(&key, filter) {
+                // Only S3 digests can be verified: a copy elsewhere lost its signature.
+                Verdict::Skip(SkipReason::Digest)
+                    if self.digests && matches!(object, ObjectRef::S3 { .. }) =>
+                {
+                    match LogKey::parse(&key).is_some_and(|k| filter.key_may_match(&k)) {
+                        true => Verdict::Read,
+                        false => Verdict::Prune,
+                    }
+                }
+                verdict => verdict,
+            },
             None => Verdict::Read,
         };
         match verdict {

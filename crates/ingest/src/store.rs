@@ -125,7 +125,11 @@ impl ObjectStore {
         })?;
         let lister = S3Lister { client, bucket };
         let mut etags = HashMap::new();
-        let stats = walk(&lister, prefix, filter, LOG_FOLDERS, |listed: Listed| {
+        let folders = match plan.digests {
+            true => WITH_DIGESTS,
+            false => LOG_FOLDERS,
+        };
+        let stats = walk(&lister, prefix, filter, folders, |listed: Listed| {
             let before = plan.objects.len();
             let object = ObjectRef::S3 {
                 bucket: bucket.to_string(),
@@ -256,6 +260,9 @@ pub struct S3Listing {
 
 /// The folders under an account that ingest lists: events and Insights.
 const LOG_FOLDERS: &[&str] = &["CloudTrail", "CloudTrail-Insight"];
+
+/// The folders ingest lists when it validates digests too.
+const WITH_DIGESTS: &[&str] = &["CloudTrail", "CloudTrail-Insight", "CloudTrail-Digest"];
 
 /// The folders `verify` lists: log objects and the digests that vouch for them.
 const INTEGRITY_FOLDERS: &[&str] = &["CloudTrail", "CloudTrail-Digest"];

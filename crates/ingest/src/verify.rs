@@ -11,13 +11,13 @@ use chrono::{DateTime, Duration, Utc};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use trailsearch_cloudtrail::digest::{
-    judge_hash, sha256_of_gzip, verify_chain, ChainBreak, ChainId, DigestProblem, LogFile, LogVerdict,
-    SignedDigest,
+    judge_hash, verify_chain, ChainBreak, ChainId, DigestProblem, LogFile, LogVerdict, SignedDigest,
 };
 use trailsearch_cloudtrail::{LogKey, LogKind};
 
 use crate::error::IngestError;
 use crate::filter::EventFilter;
+use crate::integrity::{hash_object, time_of, Unhashed};
 use crate::keys::KeyRing;
 use crate::source::ObjectRef;
 use crate::store::ObjectStore;
@@ -293,7 +293,7 @@ pub async fn verify_prefix(
             async move {
                 let hash = tokio::task::spawn_blocking(move || hash_object(&store, &object))
                     .await
-                    .unwrap_or_else(|e| Err(Missing::Unreadable(e.to_string())));
+                    .unwrap_or_else(|e| Err(Unhashed::Unreadable(e.to_string())));
                 (key, hash)
             }
         })
@@ -324,7 +324,7 @@ pub async fn verify_prefix(
                     });
                 }
             },
-            Some(Err(Missing::Absent)) | None => {
+            Some(Err(Unhashed::Absent)) | None => {
                 row.logs_missing += 1;
                 report.push(Problem {
                     kind: "log_missing",
@@ -332,7 +332,7 @@ pub async fn verify_prefix(
                     detail: "listed by a valid digest, not in the bucket: deleted".into(),
                 });
             }
-            Some(Err(Missing::Unreadable(why))) => {
+            Some(Err(Unhashed::Unreadable(why))) => {
                 row.logs_modified += 1;
                 report.push(Problem {
                     kind: "log_modified",
@@ -374,28 +374,6 @@ pub async fn verify_prefix(
         }
     }
     Ok(report.finish())
-}
-
-fn time_of(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-enum Missing {
-    Absent,
-    Unreadable(String),
-}
-
-fn hash_object(store: &ObjectStore, object: &ObjectRef) -> Result<String, Missing> {
-    let reader = store.open_blocking(object).map_err(|f| {
-        if f.message.contains("NoSuchKey") {
-            Missing::Absent
-        } else {
-            Missing::Unreadable(f.message)
-        }
-    })?;
-    sha256_of_gzip(reader).map_err(|e| Missing::Unreadable(e.to_string()))
 }
 
 #[derive(Default)]

@@ -27,6 +27,7 @@ fn config(max_docs: usize) -> IngestConfig {
         },
         filter: EventFilter::default(),
         start_deadline: None,
+        keys: None,
     }
 }
 

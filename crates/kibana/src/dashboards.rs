@@ -104,6 +104,7 @@ const DASHBOARDS: &[Dashboard] = &[
                 w: 48,
                 h: 16,
             },
+            vis("log-integrity", 0, 103, 24, 12),
         ],
         searches_from: None,
         filters: &[],

@@ -26,6 +26,7 @@ pub(crate) const MFA: &str = "trailsearch.mfa";
 pub(crate) const ACTOR: &str = "trailsearch.actor";
 pub(crate) const SOURCE_KIND: &str = "trailsearch.source.kind";
 pub(crate) const SOURCE_KEY: &str = "trailsearch.source.key";
+pub(crate) const INTEGRITY: &str = "trailsearch.integrity";
 pub(crate) const CLIENT: &str = "trailsearch.client";
 pub(crate) const AGENT_NAME: &str = "user_agent.name";
 pub(crate) const COUNTRY_NAME: &str = "source.geo.country_name";

@@ -315,6 +315,13 @@ pub(crate) const SEARCHES: &[Search] = &[
             ERROR_CODE,
         ],
     },
+    Search {
+        slug: "not-verified",
+        title: "Events not verified by a digest",
+        description: "Events from S3 whose log object no valid CloudTrail digest has vouched for                       (pending: its digest has not been ingested yet, or log file validation is off)                       or whose object was changed after delivery (modified). trailsearch verify names                       each object and why.",
+        query: And(&[Is(SOURCE_KIND, "s3"), Not(&Is(INTEGRITY, "verified"))]),
+        columns: &[INTEGRITY, SOURCE_KEY, ACTOR, EVENT_NAME, RESOURCE, ACCOUNT, AWS_REGION],
+    },
 ];
 
 impl Search {

@@ -170,6 +170,15 @@ const VIEWS: &[View] = &[
         &[top(RESOURCE, 20), top(EVENT_NAME, 10)],
     ),
     View {
+        query: Some(Is(SOURCE_KIND, "s3")),
+        ..table(
+            "log-integrity",
+            "Log integrity",
+            "Events from S3 by what CloudTrail's digests say of their log objects: verified,              modified after delivery, or pending (no valid digest yet), per account.",
+            &[top(INTEGRITY, 3), top(ACCOUNT, 20)],
+        )
+    },
+    View {
         slug: MAP_SLUG,
         title: MAP_TITLE,
         description: MAP_DESCRIPTION,

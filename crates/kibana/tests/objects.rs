@@ -88,6 +88,7 @@ fn kibana_ids_are_stable_and_unique() {
         "search trailsearch-search-s3-bucket-access-changes",
         "search trailsearch-search-network-changes",
         "search trailsearch-search-provisional-without-record",
+        "search trailsearch-search-not-verified",
         "visualization trailsearch-vis-events-over-time",
         "visualization trailsearch-vis-top-event-names",
         "visualization trailsearch-vis-top-users",
@@ -101,6 +102,7 @@ fn kibana_ids_are_stable_and_unique() {
         "visualization trailsearch-vis-clients",
         "visualization trailsearch-vis-top-actors",
         "visualization trailsearch-vis-top-resources",
+        "visualization trailsearch-vis-log-integrity",
     ];
     let dashboards = [
         "dashboard trailsearch-dashboard-overview",
@@ -117,7 +119,7 @@ fn kibana_ids_are_stable_and_unique() {
         let expected: Vec<&str> = common.iter().chain([&map]).chain(&dashboards).copied().collect();
         assert_eq!(ids, expected, "{flavour}");
         let unique: BTreeSet<&String> = ids.iter().collect();
-        assert_eq!(unique.len(), 30);
+        assert_eq!(unique.len(), 32);
     }
 }
 
@@ -715,8 +717,8 @@ fn dashboards_lay_out_their_panels(flavour: KibanaFlavour) {
     assert_eq!(
         (visualizations, maps),
         match flavour {
-            KibanaFlavour::Kibana => (13, 1),
-            _ => (14, 0),
+            KibanaFlavour::Kibana => (14, 1),
+            _ => (15, 0),
         }
     );
     for dashboard in objects.iter().filter(|o| o["type"] == "dashboard") {

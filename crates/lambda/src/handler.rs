@@ -1,7 +1,7 @@
 //! The handler: trigger -> object references -> pipeline -> reply.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
@@ -12,7 +12,7 @@ use trailsearch_cloudtrail::{
     batch_response, sqs_batch_response, BatchResultCode, ObjectNotice, Origin, Trigger, TriggerError,
 };
 use trailsearch_ingest::{
-    beside, load_locator, parse_duration, retention_cutoff, run, Cluster, IngestConfig, ObjectRef,
+    beside, load_locator, parse_duration, retention_cutoff, run, Cluster, IngestConfig, KeyRing, ObjectRef,
     ObjectStore, Plan, Progress, ProgressEvent, Report, RunOutcome, Settings, SettingsError, ASN_DB_NAME,
     CITY_DB_NAME,
 };
@@ -134,6 +134,8 @@ pub struct Deps {
     store: ObjectStore,
     secrets: Option<aws_sdk_secretsmanager::Client>,
     cluster: OnceCell<Cluster>,
+    /// CloudTrail's public keys for the digests S3 announces.
+    keys: Arc<tokio::sync::Mutex<KeyRing>>,
 }
 
 impl Deps {
@@ -147,7 +149,14 @@ impl Deps {
             store,
             secrets: None,
             cluster: OnceCell::new(),
+            keys: Arc::default(),
         })
+    }
+
+    /// Validates digests with these keys.
+    pub fn with_keys(mut self, keys: KeyRing) -> Self {
+        self.keys = Arc::new(tokio::sync::Mutex::new(keys));
+        self
     }
 
     /// Reads `TRAILSEARCH_ES_SECRET_ARN` with this client.
@@ -172,7 +181,17 @@ impl Deps {
         }
         let lambda = LambdaSettings::from_lookup(lookup)?;
         let store = ObjectStore::with_s3(ObjectStore::s3_client_from_environment().await);
-        let deps = Deps::new(settings, lambda, store)?;
+        let keys = match lookup("TRAILSEARCH_PUBLIC_KEYS") {
+            Some(path) => {
+                KeyRing::from_path(std::path::Path::new(&path)).map_err(|e| SettingsError::Invalid {
+                    name: "TRAILSEARCH_PUBLIC_KEYS".into(),
+                    value: path.clone(),
+                    why: e.to_string(),
+                })?
+            }
+            None => KeyRing::from_environment().await,
+        };
+        let deps = Deps::new(settings, lambda, store)?.with_keys(keys);
         Ok(if deps.settings.es_secret_arn.is_some() {
             let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
             deps.with_secrets(aws_sdk_secretsmanager::Client::new(&config))
@@ -435,7 +454,11 @@ async fn ingest(
 ) -> Result<Ingested, HandlerError> {
     let started = Instant::now();
     let filter = deps.settings.event_filter();
-    let mut plan = Plan::default();
+    // S3 announces digests too: each is validated, and vouches for its objects.
+    let mut plan = Plan {
+        digests: true,
+        ..Plan::default()
+    };
     let mut seen = HashSet::new();
     for (object, size) in objects {
         // The same object named twice (two messages, or a redelivery inside
@@ -476,6 +499,7 @@ async fn ingest(
             limits: settings.bulk,
             filter,
             start_deadline,
+            keys: Some(deps.keys.clone()),
         };
         let sink = cluster.sink(&settings, deps.naming.clone());
         let shaper = cluster.shaper(deps.naming.clone());

@@ -9,9 +9,10 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{json, Value};
 use trailsearch_cloudtrail::{RecordReader, Trigger};
 use trailsearch_e2e::{
-    cluster_url, count, fixtures, http, moto_url, refresh, repo_root, trailsearch, unique_prefix,
+    cluster_url, corpus_key_file, count, digest_corpus, fixtures, http, moto_url, refresh, repo_root,
+    trailsearch, unique_prefix,
 };
-use trailsearch_ingest::{ObjectStore, Settings};
+use trailsearch_ingest::{KeyRing, ObjectStore, Settings};
 use trailsearch_lambda::{handle, Deps, HandlerError, LambdaSettings};
 
 struct Stack {
@@ -785,6 +786,98 @@ async fn the_s3_copy_ends_as_the_document_in_every_order() {
             source_of(&prefix, id)["trailsearch"]["source"]["key"],
             "old-release.json",
             "{id}"
+        );
+    }
+}
+
+/// S3 notifications for these keys of `bucket`, in one payload.
+fn s3_put(bucket: &str, keys: &[String]) -> Value {
+    let records: Vec<Value> = keys
+        .iter()
+        .map(|key| {
+            json!({"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+            "eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": 1000}}})
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+/// Events by `trailsearch.integrity`.
+fn integrity_of_events(prefix: &str) -> Vec<(String, u64)> {
+    refresh(&format!("{prefix}-*"));
+    let (_, answer) = http(
+        "POST",
+        &format!("{prefix}-*/_search"),
+        Some(&json!({"size": 0, "aggs": {"i": {"terms": {"field": "trailsearch.integrity"}}}})),
+    );
+    let mut counts: Vec<(String, u64)> = answer["aggregations"]["i"]["buckets"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|b| {
+            (
+                b["key"].as_str().unwrap_or("").to_string(),
+                b["doc_count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    counts.sort();
+    counts
+}
+
+#[tokio::test]
+async fn digests_s3_announces_give_the_verdicts_verify_gives_in_either_order() {
+    for digests_first in [true, false] {
+        let Stack {
+            prefix, bucket, deps, ..
+        } = stack("lambda-integrity", lambda_settings()).await;
+        let corpus = format!("{bucket}-corpus");
+        let manifest = tokio::task::spawn_blocking({
+            let corpus = corpus.clone();
+            move || digest_corpus(&corpus, "flip-log")
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let keys = KeyRing::from_path(&corpus_key_file(&manifest, dir.path())).unwrap();
+        let deps = deps.with_keys(keys);
+        let names = |list: &str| -> Vec<String> {
+            manifest[list]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k.as_str().unwrap().to_string())
+                .collect()
+        };
+        let (digests, logs) = (names("digests"), names("logs"));
+        let mut payloads = vec![s3_put(&corpus, &digests), s3_put(&corpus, &logs)];
+        if !digests_first {
+            payloads.reverse();
+        }
+        for payload in payloads {
+            let reply = handle(event(payload), &deps).await.expect("handled");
+            assert_eq!(reply, json!({}), "digests first: {digests_first}");
+        }
+        // As verify counts the objects: 30 verified (90 events), 1 modified
+        // (3), and the 2 no digest lists yet (6) pending.
+        assert_eq!(
+            integrity_of_events(&prefix),
+            [
+                ("modified".to_string(), 3),
+                ("pending".to_string(), 6),
+                ("verified".to_string(), 90)
+            ],
+            "digests first: {digests_first}"
+        );
+        let e = &manifest["expected"];
+        assert_eq!(
+            (
+                e["logs_verified"].as_u64(),
+                e["logs_modified"].as_u64(),
+                e["logs_pending"].as_u64()
+            ),
+            (Some(30), Some(1), Some(2))
         );
     }
 }

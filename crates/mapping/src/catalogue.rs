@@ -184,6 +184,7 @@ pub const ADDED_FIELDS: &[Field] = &[
 /// `trailsearch.*` sub-fields held in documents.
 pub const TRAILSEARCH_FIELDS: &[Field] = &[
     f("source", Object(TRAILSEARCH_SOURCE)),
+    f("integrity", Keyword),
     f("actor", Keyword),
     f("resource", Keyword),
     f("issued_access_key", Keyword),

@@ -8,6 +8,8 @@ use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::integrity::Integrity;
+
 use crate::agent::classify as classify_user_agent;
 use crate::catalogue::{cloudtrail_field, Field, FieldType, ADDED_FIELDS};
 use crate::error::ShapeError;
@@ -39,6 +41,9 @@ pub struct Provenance {
     /// For events that did not come in their S3 object: the path they came
     /// by. Such copies are provisional: the S3 record replaces them.
     pub stream: Option<StreamOrigin>,
+    /// `trailsearch.integrity` of S3 objects: what a digest said of the
+    /// object before it was read (else pending).
+    pub integrity: Option<Integrity>,
 }
 
 /// The path a provisional copy came by, as `trailsearch.source.*` names it.
@@ -77,6 +82,7 @@ impl Provenance {
             bucket: None,
             key: path.into(),
             stream: None,
+            integrity: None,
         }
     }
 
@@ -86,6 +92,7 @@ impl Provenance {
             bucket: Some(bucket.into()),
             key: key.into(),
             stream: None,
+            integrity: None,
         }
     }
 
@@ -109,6 +116,7 @@ impl Provenance {
             bucket: text("bucket"),
             key,
             stream,
+            integrity: None,
         })
     }
 
@@ -897,6 +905,10 @@ impl Additions {
         out.extend_from_slice(b",\"trailsearch\":{\"source\":{");
         provenance.write_members(out);
         out.push(b'}');
+        if let Some(integrity) = provenance.integrity {
+            out.extend_from_slice(b",\"integrity\":");
+            write_json(out, integrity.as_str());
+        }
         let derived = &self.derived;
         let strings = [
             (&b",\"actor\":"[..], &derived.actor),

@@ -105,6 +105,12 @@ impl IndexNaming {
         format!("{}_deadletter", self.prefix)
     }
 
+    /// The index of log objects' integrity verdicts (underscore: outside
+    /// the event pattern, like the dead letters).
+    pub fn integrity_index(&self) -> String {
+        format!("{}_integrity", self.prefix)
+    }
+
     /// The last UTC date an event index of this prefix can hold, read from
     /// its name (`<prefix>-YYYY.MM.DD`, or `<prefix>-YYYY.MM` for a month,
     /// whichever granularity wrote it). `None` for any other name: retention
@@ -144,6 +150,11 @@ impl IndexNaming {
     /// Name of the installed dead-letter template.
     pub fn deadletter_template_name(&self) -> String {
         format!("{}-deadletter", self.prefix)
+    }
+
+    /// The integrity index's template.
+    pub fn integrity_template_name(&self) -> String {
+        format!("{}-integrity", self.prefix)
     }
 }
 

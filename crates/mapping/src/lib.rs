@@ -41,6 +41,7 @@ mod fingerprint;
 mod gather;
 mod geo;
 mod index;
+mod integrity;
 mod query;
 mod strict;
 mod template;
@@ -62,10 +63,11 @@ pub use crate::{
     gather::{Derived, RESOURCE_PARAMETERS},
     geo::{is_public, Locate, Location},
     index::{Granularity, IndexNaming},
+    integrity::{integrity_mappings, Integrity, Verdict},
     query::SearchQuery,
     template::{
-        deadletter_mappings, deadletter_template, defined_field_paths, index_template,
-        legacy_deadletter_template, legacy_index_template, mappings, Flavour, KEYWORD_IGNORE_ABOVE,
-        TEMPLATE_PRIORITY, TEMPLATE_VERSION,
+        deadletter_mappings, deadletter_template, defined_field_paths, index_template, integrity_template,
+        legacy_deadletter_template, legacy_index_template, legacy_integrity_template, mappings, Flavour,
+        KEYWORD_IGNORE_ABOVE, TEMPLATE_PRIORITY, TEMPLATE_VERSION,
     },
 };

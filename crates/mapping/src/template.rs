@@ -2,6 +2,8 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::integrity::integrity_mappings;
+
 use crate::catalogue::{
     free_shaped_fields, Field, FieldType, ADDED_FIELDS, CLOUDTRAIL_FIELDS, TRAILSEARCH_FIELDS,
 };
@@ -9,7 +11,7 @@ use crate::index::IndexNaming;
 
 /// Bumped whenever the generated mappings change, so `setup` can tell an
 /// installed template from the current one.
-pub const TEMPLATE_VERSION: u32 = 4;
+pub const TEMPLATE_VERSION: u32 = 5;
 
 /// Explicit priority: above the built-in `logs-*`-style templates (100),
 /// leaving room above for a user's own overrides.
@@ -178,6 +180,28 @@ pub fn deadletter_template(naming: &IndexNaming, replicas: u32) -> Value {
         "version": TEMPLATE_VERSION,
         "_meta": {"managed_by": "trailsearch"},
         "template": {"settings": settings(replicas), "mappings": deadletter_mappings()},
+    })
+}
+
+/// A composable template for the integrity index.
+pub fn integrity_template(naming: &IndexNaming, replicas: u32) -> Value {
+    json!({
+        "index_patterns": [naming.integrity_index()],
+        "priority": TEMPLATE_PRIORITY,
+        "version": TEMPLATE_VERSION,
+        "_meta": {"managed_by": "trailsearch"},
+        "template": {"settings": settings(replicas), "mappings": integrity_mappings()},
+    })
+}
+
+/// The integrity template for the legacy API.
+pub fn legacy_integrity_template(naming: &IndexNaming, replicas: u32) -> Value {
+    json!({
+        "index_patterns": [naming.integrity_index()],
+        "order": TEMPLATE_PRIORITY,
+        "version": TEMPLATE_VERSION,
+        "settings": settings(replicas),
+        "mappings": integrity_mappings(),
     })
 }
 

@@ -260,6 +260,7 @@ mod tests {
                     kind: "eventbridge",
                     fields: vec![("eventbridge_id", "1".into())],
                 }),
+                integrity: None,
             },
         );
         let letter = doc(DocumentKind::DeadLetter, Provenance::local("f"));

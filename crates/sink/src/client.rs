@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::Value;
-use trailsearch_mapping::{Document, DocumentKind, SearchQuery, Shaper};
+use trailsearch_mapping::{Document, DocumentKind, Integrity, SearchQuery, Shaper, Verdict};
 
 use crate::bulk::{encode_bulk, parse_bulk_response, ItemOutcome, BULK_FILTER_PATH};
 use crate::deadletter::{indexed_events, Indexed};
@@ -104,6 +104,33 @@ pub trait DocumentSink: Send + Sync {
         &self,
         docs: Vec<Document>,
     ) -> impl std::future::Future<Output = Result<Settled, BatchError>> + Send;
+
+    /// The integrity verdict recorded for a log object ([`Sink::verdict`]);
+    /// a writer has none.
+    fn verdict(
+        &self,
+        _bucket: &str,
+        _key: &str,
+    ) -> impl std::future::Future<Output = Result<Option<Verdict>, SinkError>> + Send {
+        std::future::ready(Ok(None))
+    }
+
+    /// Records a verdict ([`Sink::record_verdict`]).
+    fn record_verdict(
+        &self,
+        _verdict: &Verdict,
+    ) -> impl std::future::Future<Output = Result<(), SinkError>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    /// Sets `trailsearch.integrity` on indexed events ([`Sink::mark_events`]).
+    fn mark_events(
+        &self,
+        _events: &[(String, String)],
+        _integrity: Integrity,
+    ) -> impl std::future::Future<Output = Result<u64, SinkError>> + Send {
+        std::future::ready(Ok(0))
+    }
 }
 
 /// The bulk client of one cluster.
@@ -150,6 +177,11 @@ impl Sink {
     /// The transport.
     pub fn transport(&self) -> &Transport {
         &self.transport
+    }
+
+    /// The index names documents are shaped for.
+    pub fn naming(&self) -> &trailsearch_mapping::IndexNaming {
+        self.shaper.naming()
     }
 
     /// `GET /`: which cluster this is (the node info API where `/` is not
@@ -248,6 +280,18 @@ impl Sink {
 impl DocumentSink for Sink {
     async fn settle(&self, docs: Vec<Document>) -> Result<Settled, BatchError> {
         self.settle_batch(docs).await
+    }
+
+    async fn verdict(&self, bucket: &str, key: &str) -> Result<Option<Verdict>, SinkError> {
+        Sink::verdict(self, bucket, key).await
+    }
+
+    async fn record_verdict(&self, verdict: &Verdict) -> Result<(), SinkError> {
+        Sink::record_verdict(self, verdict).await
+    }
+
+    async fn mark_events(&self, events: &[(String, String)], integrity: Integrity) -> Result<u64, SinkError> {
+        Sink::mark_events(self, events, integrity).await
     }
 }
 

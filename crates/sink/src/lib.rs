@@ -30,6 +30,7 @@ mod client;
 mod deadletter;
 mod error;
 mod flavour;
+mod integrity;
 mod kibana;
 mod retention;
 mod retry;

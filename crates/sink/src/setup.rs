@@ -3,8 +3,9 @@
 use reqwest::Method;
 use serde_json::Value;
 use trailsearch_mapping::{
-    deadletter_template, index_template, legacy_deadletter_template, legacy_index_template, Flavour,
-    IndexNaming, TEMPLATE_PRIORITY, TEMPLATE_VERSION,
+    deadletter_template, index_template, integrity_template, legacy_deadletter_template,
+    legacy_index_template, legacy_integrity_template, Flavour, IndexNaming, TEMPLATE_PRIORITY,
+    TEMPLATE_VERSION,
 };
 
 use crate::error::SinkError;
@@ -77,7 +78,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     true
 }
 
-/// Installs (or updates) the event and dead-letter templates.
+/// Installs (or updates) the event, dead-letter and integrity templates.
 pub async fn install_templates(
     transport: &Transport,
     info: &ClusterInfo,
@@ -85,7 +86,11 @@ pub async fn install_templates(
     naming: &IndexNaming,
     replicas: u32,
 ) -> Result<Vec<TemplateChange>, SinkError> {
-    let names = [naming.template_name(), naming.deadletter_template_name()];
+    let names = [
+        naming.template_name(),
+        naming.deadletter_template_name(),
+        naming.integrity_template_name(),
+    ];
     let (api, bodies, installed) = if info.composable_templates() {
         let all = transport.send_ok(Method::GET, "_index_template", None).await?;
         let all: Value = serde_json::from_slice(&all.body).map_err(|e| SinkError::InvalidResponse {
@@ -98,6 +103,7 @@ pub async fn install_templates(
         let bodies = [
             index_template(flavour, naming, replicas),
             deadletter_template(naming, replicas),
+            integrity_template(naming, replicas),
         ];
         ("_index_template", bodies, Some(all))
     } else {
@@ -105,6 +111,7 @@ pub async fn install_templates(
         let bodies = [
             legacy_index_template(flavour, naming, replicas),
             legacy_deadletter_template(naming, replicas),
+            legacy_integrity_template(naming, replicas),
         ];
         ("_template", bodies, None)
     };
