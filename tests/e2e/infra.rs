@@ -138,6 +138,14 @@ fn sam_template_keeps_the_contract() {
         }
     }
 
+    // The digests S3 announces are validated with CloudTrail's published keys.
+    assert!(
+        statements
+            .iter()
+            .any(|s| s["Effect"] == "Allow" && strings(&s["Action"]).contains(&"cloudtrail:ListPublicKeys")),
+        "the function's role cannot read CloudTrail's public keys"
+    );
+
     // Settings reach the function as the variables the Lambda reads; the lag
     // alarm watches the namespace the function writes its metrics to.
     let env = props["Environment"]["Variables"]
@@ -162,6 +170,9 @@ fn sam_template_keeps_the_contract() {
     // The function's EMF line declares no dimensions (`"Dimensions": [[]]`);
     // an alarm matches only a metric with exactly its dimensions.
     assert!(lag_alarm.get("Dimensions").is_none(), "{lag_alarm}");
+    let digest_alarm = alarm("DigestsInvalid");
+    assert_eq!(digest_alarm["Namespace"], env["TRAILSEARCH_METRICS_NAMESPACE"]);
+    assert!(digest_alarm.get("Dimensions").is_none(), "{digest_alarm}");
 }
 
 /// Actions that work only on `Resource: "*"`: describe calls have no

@@ -299,5 +299,21 @@ mod tests {
         );
         assert!(render(&event, true).contains(&"x".repeat(250)));
         assert!(block.ends_with("\n\n"));
+        // Read from a file: nothing to say of its integrity.
+        assert!(!block.contains("integrity"), "{block}");
+    }
+
+    #[test]
+    fn a_block_says_what_the_digests_say_of_its_log_object() {
+        for (integrity, line) in [
+            ("verified", "  integrity    verified: a valid CloudTrail digest lists its log object's SHA-256"),
+            ("modified", "  integrity    MODIFIED: its log object was changed after delivery (trailsearch verify names it)"),
+            ("pending", "  integrity    pending: no valid digest has vouched for its log object yet"),
+        ] {
+            let event = json!({"eventTime": "2024-03-14T11:02:17Z", "eventName": "DeleteBucket",
+                "trailsearch": {"source": {"kind": "s3"}, "integrity": integrity}});
+            let block = render(&event, false);
+            assert!(block.lines().any(|l| l == line), "{line:?} not in\n{block}");
+        }
     }
 }

@@ -31,6 +31,9 @@ pub fn emf_line(namespace: &str, metrics: &InvocationMetrics, timestamp_ms: i64)
         ("DeadLettered", "Count", json!(r.dead_lettered)),
         ("FailedObjects", "Count", json!(r.failed_objects)),
         ("FailedEvents", "Count", json!(r.failed_events)),
+        ("DigestsValid", "Count", json!(r.digests_valid)),
+        ("DigestsInvalid", "Count", json!(r.digests_invalid)),
+        ("IntegrityUpdates", "Count", json!(r.integrity_updates)),
         ("ObjectBytes", "Bytes", json!(metrics.object_bytes)),
         ("DurationMs", "Milliseconds", json!(metrics.duration_ms)),
     ];
