@@ -446,28 +446,7 @@ fn verify_takes_keys_from_list_public_keys_output_and_never_from_the_bucket() {
 
 /// `trailsearch.integrity` counts over a prefix's events.
 fn integrity_counts(prefix: &str) -> Vec<(String, u64)> {
-    refresh(&format!("{prefix}-*"));
-    let (status, answer) = http(
-        "POST",
-        &format!("{prefix}-*/_search"),
-        Some(
-            &serde_json::json!({"size": 0, "aggs": {"i": {"terms": {"field": "trailsearch.integrity", "missing": "(none)"}}}}),
-        ),
-    );
-    assert_eq!(status, 200, "{answer}");
-    let mut counts: Vec<(String, u64)> = answer["aggregations"]["i"]["buckets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| {
-            (
-                b["key"].as_str().unwrap().to_string(),
-                b["doc_count"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    counts.sort();
-    counts
+    term_counts(&format!("{prefix}-*"), "trailsearch.integrity")
 }
 
 impl Corpus {

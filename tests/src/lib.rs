@@ -692,3 +692,25 @@ pub fn corpus_key_file(manifest: &Value, dir: &Path) -> PathBuf {
     std::fs::write(&path, serde_json::json!({ "PublicKeyList": keys }).to_string()).expect("key file");
     path
 }
+
+/// How many documents of `pattern` hold each value of `field` (after a
+/// refresh), sorted by value.
+pub fn term_counts(pattern: &str, field: &str) -> Vec<(String, u64)> {
+    refresh(pattern);
+    let body = serde_json::json!({"size": 0, "aggs": {"t": {"terms": {"field": field, "size": 100}}}});
+    let (status, answer) = http("POST", &format!("{pattern}/_search"), Some(&body));
+    assert_eq!(status, 200, "{answer}");
+    let mut counts: Vec<(String, u64)> = answer["aggregations"]["t"]["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| {
+            (
+                b["key"].as_str().unwrap_or("").to_string(),
+                b["doc_count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    counts.sort();
+    counts
+}

@@ -118,39 +118,26 @@ impl ObjectStore {
         filter: &EventFilter,
         plan: &mut Plan,
     ) -> Result<S3Listing, IngestError> {
-        let url = format!("s3://{bucket}/{prefix}");
-        let client = self.s3().map_err(|f| IngestError::Listing {
-            url: url.clone(),
-            reason: f.message,
-        })?;
-        let lister = S3Lister { client, bucket };
         let mut etags = HashMap::new();
         let folders = match plan.digests {
             true => WITH_DIGESTS,
             false => LOG_FOLDERS,
         };
-        let stats = walk(&lister, prefix, filter, folders, |listed: Listed| {
-            let before = plan.objects.len();
-            let object = ObjectRef::S3 {
-                bucket: bucket.to_string(),
-                key: listed.key,
-            };
-            plan.add(object, listed.size, filter);
-            if let (Some(etag), true) = (listed.etag, plan.objects.len() > before) {
-                if let Some((object, _)) = plan.objects.last() {
-                    etags.insert(object.clone(), etag);
+        let stats = self
+            .list_layout(bucket, prefix, filter, folders, |listed: Listed| {
+                let before = plan.objects.len();
+                let object = ObjectRef::S3 {
+                    bucket: bucket.to_string(),
+                    key: listed.key,
+                };
+                plan.add(object, listed.size, filter);
+                if let (Some(etag), true) = (listed.etag, plan.objects.len() > before) {
+                    if let Some((object, _)) = plan.objects.last() {
+                        etags.insert(object.clone(), etag);
+                    }
                 }
-            }
-        })
-        .await
-        .map_err(|(at, reason)| IngestError::Listing {
-            url,
-            reason: if at == prefix {
-                reason
-            } else {
-                format!("listing {at}: {reason}")
-            },
-        })?;
+            })
+            .await?;
         Ok(S3Listing { stats, etags })
     }
 
@@ -164,22 +151,41 @@ impl ObjectStore {
         prefix: &str,
         filter: &EventFilter,
     ) -> Result<(Vec<(String, u64)>, ListingStats), IngestError> {
+        let mut keys = Vec::new();
+        let stats = self
+            .list_layout(bucket, prefix, filter, INTEGRITY_FOLDERS, |listed: Listed| {
+                keys.push((listed.key, listed.size))
+            })
+            .await?;
+        Ok((keys, stats))
+    }
+
+    /// Walks `s3://bucket/prefix` along the key layout, `folders` under
+    /// each account, handing every key to `on_key`.
+    async fn list_layout(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        filter: &EventFilter,
+        folders: &[&str],
+        on_key: impl FnMut(Listed),
+    ) -> Result<ListingStats, IngestError> {
         let url = format!("s3://{bucket}/{prefix}");
         let client = self.s3().map_err(|f| IngestError::Listing {
             url: url.clone(),
             reason: f.message,
         })?;
         let lister = S3Lister { client, bucket };
-        let mut keys = Vec::new();
-        let stats = walk(&lister, prefix, filter, INTEGRITY_FOLDERS, |listed: Listed| {
-            keys.push((listed.key, listed.size))
-        })
-        .await
-        .map_err(|(at, reason)| IngestError::Listing {
-            url,
-            reason: format!("listing {at}: {reason}"),
-        })?;
-        Ok((keys, stats))
+        walk(&lister, prefix, filter, folders, on_key)
+            .await
+            .map_err(|(at, reason)| IngestError::Listing {
+                url,
+                reason: if at == prefix {
+                    reason
+                } else {
+                    format!("listing {at}: {reason}")
+                },
+            })
     }
 
     /// Reads a digest object whole (a few kilobytes): its bytes, gzip

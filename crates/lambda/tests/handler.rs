@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use trailsearch_cloudtrail::{RecordReader, Trigger};
 use trailsearch_e2e::{
     cluster_url, corpus_key_file, count, digest_corpus, fixtures, http, moto_url, refresh, repo_root,
-    trailsearch, unique_prefix,
+    term_counts, trailsearch, unique_prefix,
 };
 use trailsearch_ingest::{KeyRing, ObjectStore, Settings};
 use trailsearch_lambda::{handle, Deps, HandlerError, LambdaSettings};
@@ -803,29 +803,6 @@ fn s3_put(bucket: &str, keys: &[String]) -> Value {
     json!({ "Records": records })
 }
 
-/// Events by `trailsearch.integrity`.
-fn integrity_of_events(prefix: &str) -> Vec<(String, u64)> {
-    refresh(&format!("{prefix}-*"));
-    let (_, answer) = http(
-        "POST",
-        &format!("{prefix}-*/_search"),
-        Some(&json!({"size": 0, "aggs": {"i": {"terms": {"field": "trailsearch.integrity"}}}})),
-    );
-    let mut counts: Vec<(String, u64)> = answer["aggregations"]["i"]["buckets"]
-        .as_array()
-        .unwrap_or(&Vec::new())
-        .iter()
-        .map(|b| {
-            (
-                b["key"].as_str().unwrap_or("").to_string(),
-                b["doc_count"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect();
-    counts.sort();
-    counts
-}
-
 #[tokio::test]
 async fn digests_s3_announces_give_the_verdicts_verify_gives_in_either_order() {
     for digests_first in [true, false] {
@@ -862,7 +839,7 @@ async fn digests_s3_announces_give_the_verdicts_verify_gives_in_either_order() {
         // As verify counts the objects: 30 verified (90 events), 1 modified
         // (3), and the 2 no digest lists yet (6) pending.
         assert_eq!(
-            integrity_of_events(&prefix),
+            term_counts(&format!("{prefix}-*"), "trailsearch.integrity"),
             [
                 ("modified".to_string(), 3),
                 ("pending".to_string(), 6),
