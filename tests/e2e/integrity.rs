@@ -229,6 +229,30 @@ fn verify_proves_an_intact_corpus_and_aws_validator_agrees() {
     calls.sort();
     assert_eq!(calls, ["eu-west-1", "us-east-1"]);
 
+    // --region and --account narrow the walk to their chains.
+    let region = corpus
+        .verify(&["--region", "eu-west-1", "--report", "json"])
+        .expect_code(0);
+    let report = region.report();
+    assert_eq!(
+        (report["digests"].as_u64(), report["logs"].as_u64()),
+        (Some(4), Some(8)),
+        "{region}"
+    );
+    let account = corpus
+        .verify(&["--account", "444455556666", "--report", "json"])
+        .expect_code(0);
+    let report = account.report();
+    assert_eq!(
+        (
+            report["digests"].as_u64(),
+            report["logs_verified"].as_u64(),
+            report["logs_pending"].as_u64()
+        ),
+        (Some(4), Some(8), Some(1)),
+        "{account}"
+    );
+
     // The table ends with the closing equations.
     let table = corpus.verify(&[]).expect_code(0);
     assert!(
