@@ -1,0 +1,234 @@
+"""scripts/bench --real: what a cluster costs, on real single nodes of this
+machine (scripts/node: OpenSearch 3.8.0 and Elasticsearch 9.5.4, one at a
+time, replicas 0).
+
+For each node, over the same generated objects (--real-events, default
+100,000 events in objects of 1 MiB compressed, the bench generator's):
+  - indexing: trailsearch ingest against the reference loader
+    (bench/reference_loader.py with opensearch-py's parallel_bulk at
+    trailsearch's concurrency and batch size: 4 requests in flight, 5,000
+    documents or 5 MiB each), both into the shipped template; wall,
+    events/s, client CPU and node CPU (`_nodes/stats`), and the records the
+    template refuses the loader;
+  - storage: primary store bytes per document after
+    `_forcemerge?max_num_segments=1`, for the shipped template and for
+    dynamic mapping of the raw records (what a naive loader gets), whose
+    rejections are counted on the generated records and on the
+    real-data-shaped fixtures.
+Timings are reported, never asserted; counts are checked.
+"""
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+NODES = ["opensearch-3.8.0", "elasticsearch-9.5.4"]
+# trailsearch's defaults, given to the reference loader too.
+THREADS = 4
+CHUNK_DOCS = 5000
+CHUNK_BYTES = 5 * 1024 * 1024
+OBJECT_MIB = 1.0
+
+# The goals of the real-node rows.
+TARGET_STORAGE = 0.5      # shipped template bytes/event <= 0.5x dynamic mapping's
+TARGET_THROUGHPUT = 1.5   # trailsearch events/s >= 1.5x the reference loader's
+TARGET_CLIENT_CPU = 5.0   # reference loader client CPU per event >= 5x trailsearch's
+
+
+def generate_set(ctx, out_dir, events, seed):
+    """Objects of OBJECT_MIB each (seeds seed, seed+1, ...) until `events` records."""
+    objects, total = [], {"records": 0, "json_bytes": 0, "compressed_bytes": 0}
+    n = 0
+    while total["records"] < events:
+        path, summary = ctx.generate(out_dir, OBJECT_MIB, seed + n)
+        objects.append(path)
+        for key in total:
+            total[key] += summary[key]
+        n += 1
+    return objects, total
+
+
+class Node:
+    """One real node, started through scripts/node and stopped on exit."""
+
+    def __init__(self, ctx, name, log_dir):
+        self.ctx, self.name = ctx, name
+        self.proc = ctx.SERVERS.start(
+            [sys.executable, str(ctx.ROOT / "scripts" / "node"), "run", name, "--heap", "2g",
+             "--parent-pid", str(os.getpid())],
+            stdout=ctx.subprocess.PIPE, stderr=open(log_dir / f"node-{name}.log", "w"), text=True)
+        line = self.proc.stdout.readline()
+        try:
+            ready = json.loads(line)
+        except ValueError:
+            ctx.SERVERS.stop(self.proc)
+            raise RuntimeError(f"{name} did not start: see {log_dir / f'node-{name}.log'}")
+        self.url, self.seconds = ready["url"], ready["seconds"]
+
+    def stop(self):
+        self.ctx.SERVERS.stop(self.proc)
+
+    def get(self, path):
+        return self.ctx.http_json("GET", self.url + path)
+
+    def post(self, path, body=None):
+        return self.ctx.http_json("POST", self.url + path, json.dumps(body).encode() if body else None)
+
+    def cpu_ms(self):
+        stats = self.get("/_nodes/stats/process")
+        return sum(n["process"]["cpu"]["total_in_millis"] for n in stats["nodes"].values())
+
+    def delete(self, pattern):
+        self.ctx.http("DELETE", f"{self.url}/{pattern}?ignore_unavailable=true&allow_no_indices=true")
+
+    def stored(self, pattern):
+        """Primary store bytes and documents of `pattern`, merged to one segment."""
+        self.post(f"/{pattern}/_refresh")
+        status, body = self.ctx.http("POST", f"{self.url}/{pattern}/_forcemerge?max_num_segments=1", timeout=1800)
+        if status >= 300:
+            raise RuntimeError(f"forcemerge {pattern}: {status} {body[:200]!r}")
+        self.post(f"/{pattern}/_refresh")
+        primaries = self.get(f"/{pattern}/_stats/store,docs")["_all"]["primaries"]
+        # No index matched (nothing was stored): empty primaries.
+        return primaries.get("store", {}).get("size_in_bytes", 0), primaries.get("docs", {}).get("count", 0)
+
+
+def load(ctx, node, argv, env, pattern, expected):
+    """Runs one loader; wall, client CPU and RSS, node CPU, documents stored."""
+    before = node.cpu_ms()
+    with ctx.tempfile.TemporaryFile("w+") as out:
+        run = ctx.measure(argv, env=env, stdout=out, timeout=3600)
+        out.seek(0)
+        run["output"] = ctx.last_json_line(out.read()) or {}
+    run["node_cpu_s"] = (node.cpu_ms() - before) / 1000
+    run["store_bytes"], run["docs"] = node.stored(pattern)
+    run["bytes_per_event"] = run["store_bytes"] / max(run["docs"], 1)
+    run["expected"] = expected
+    return run
+
+
+def template_variant(node, prefix, settings):
+    """Rewrites the events template `setup` installed for `prefix` with extra index settings."""
+    name = f"{prefix}-events"
+    entry = node.get(f"/_index_template/{name}")["index_templates"][0]["index_template"]
+    entry["template"].setdefault("settings", {}).setdefault("index", {}).update(settings)
+    # What GET adds and PUT refuses (OpenSearch's created_date, ...).
+    entry = {k: v for k, v in entry.items() if k in ("index_patterns", "template", "priority", "version", "_meta")}
+    node.ctx.http_json("PUT", f"{node.url}/_index_template/{name}", json.dumps(entry).encode())
+
+
+def loader_argv(ctx, url, files):
+    return [sys.executable, str(ctx.LOADER), url, *map(str, files), "--threads", str(THREADS),
+            "--chunk-size", str(CHUNK_DOCS), "--max-chunk-bytes", str(CHUNK_BYTES)]
+
+
+def fixture_objects(ctx):
+    root = ctx.ROOT / "tests" / "fixtures" / "cloudtrail"
+    return sorted(p for p in root.rglob("*.json.gz") if "/CloudTrail/" in str(p))
+
+
+def run_node(ctx, name, files, total, table, log_dir):
+    ctx.log(f"{name}: starting")
+    node = Node(ctx, name, log_dir)
+    rows = {"start_s": node.seconds}
+    try:
+        env = dict(os.environ, TRAILSEARCH_ES_URL=node.url, TRAILSEARCH_REPLICAS="0", TRAILSEARCH_LOG="error")
+        records = total["records"]
+
+        def setup(prefix, settings=None):
+            run_env = dict(env, TRAILSEARCH_INDEX_PREFIX=prefix)
+            ctx.subprocess.run([str(ctx.TRAILSEARCH), "setup"], env=run_env, check=True,
+                               stdout=ctx.subprocess.DEVNULL)
+            if settings:
+                template_variant(node, prefix, settings)
+            return run_env
+
+        def trailsearch(prefix, settings=None):
+            run_env = setup(prefix, settings)
+            argv = [str(ctx.TRAILSEARCH), "ingest", "--report", "json", *map(str, files)]
+            run = load(ctx, node, argv, run_env, f"{prefix}-*", records)
+            report = run["output"]
+            run["ok"] = run["code"] == 0 and report.get("indexed") == records and run["docs"] == records
+            if not run["ok"]:
+                run["problem"] = f"exit {run['code']}, report {report}, {run['docs']} documents, expected {records}"
+            node.delete(f"{prefix}-*")
+            return run
+
+        def loader(prefix, template=True, objects=files, expected=records):
+            run_env = setup(prefix) if template else dict(env, TRAILSEARCH_INDEX_PREFIX=prefix)
+            run = load(ctx, node, loader_argv(ctx, node.url, objects), run_env, f"{prefix}-*", expected)
+            out = run["output"]
+            run["ok"] = expected is None or out.get("records") == expected and out.get("indexed", 0) + out.get("errors", 0) == expected
+            if not run["ok"]:
+                run["problem"] = f"output {out}, expected {expected} records"
+            node.delete(f"{prefix}-*")
+            return run
+
+        # A node just started runs interpreted until its JIT has seen the
+        # work: warm it with both loaders, then alternate them, best of 2 each.
+        ctx.log(f"{name}: warming up")
+        trailsearch("bench-warm")
+        loader("bench-warm")
+        ts = py = None
+        for round in range(2):
+            ctx.log(f"{name}: round {round + 1}: trailsearch ingest, then the reference loader, {records:,} events")
+            run = trailsearch("bench-ts")
+            ts = run if ts is None or run["wall_s"] < ts["wall_s"] else ts
+            run = loader("bench-py")
+            py = run if py is None or run["wall_s"] < py["wall_s"] else py
+        ctx.log(f"{name}: storage variants")
+        best = trailsearch("bench-best", {"codec": "best_compression"})
+        ctx.log(f"{name}: reference loader, dynamic mapping")
+        dyn = loader("bench-dyn", template=False)
+        fixtures = fixture_objects(ctx)
+        fix = loader("bench-fix", template=False, objects=fixtures, expected=None)
+        rows.update(trailsearch=ts, python=py, dynamic=dyn, best_compression=best, fixtures_dynamic=fix["output"])
+    finally:
+        node.stop()
+
+    summary = {"records": records, "json_bytes": total["json_bytes"]}
+    ts_rate, py_rate = records / ts["wall_s"], records / py["wall_s"]
+    table.add(f"{name}: trailsearch ingest", run=ts, summary=summary,
+              result=f"node CPU {ts['node_cpu_s']:.1f} s; {ts['bytes_per_event']:.0f} B/event stored")
+    py_out = py["output"]
+    table.add(f"{name}: reference loader", run=py, summary=summary,
+              result=f"node CPU {py['node_cpu_s']:.1f} s; refused {py_out.get('errors', '?')} "
+                     f"{py_out.get('error_types', {})}")
+    throughput = ts_rate / py_rate
+    table.add(f"{name}: throughput, trailsearch / loader", result=f"{throughput:.2f}x events/s",
+              target=f">= {TARGET_THROUGHPUT}x", ok=throughput >= TARGET_THROUGHPUT)
+    cpu_ratio = (py["cpu_s"] / max(py_out.get("indexed", records), 1)) / (ts["cpu_s"] / records)
+    table.add(f"{name}: client CPU per event, loader / trailsearch", result=f"{cpu_ratio:.1f}x",
+              target=f">= {TARGET_CLIENT_CPU:g}x", ok=cpu_ratio >= TARGET_CLIENT_CPU)
+    dyn_out = dyn["output"]
+    storage = ts["bytes_per_event"] / dyn["bytes_per_event"]
+    table.add(f"{name}: storage, dynamic mapping", run=dyn, summary=summary,
+              result=f"{dyn['bytes_per_event']:.0f} B/event; refused {dyn_out.get('errors', '?')} of "
+                     f"{records:,} {dyn_out.get('error_types', {})}")
+    fix_out = rows["fixtures_dynamic"]
+    table.add(f"{name}: dynamic mapping on the fixtures",
+              result=f"refused {fix_out.get('errors', '?')} of {fix_out.get('records', '?')} records "
+                     f"{fix_out.get('error_types', {})}", target="info")
+    table.add(f"{name}: storage, shipped template / dynamic", result=f"{storage:.2f}x "
+              f"({ts['bytes_per_event']:.0f} / {dyn['bytes_per_event']:.0f} B/event)",
+              target=f"<= {TARGET_STORAGE}x", ok=storage <= TARGET_STORAGE)
+    best = rows["best_compression"]
+    table.add(f"{name}: storage, template + best_compression", run=best, summary=summary,
+              result=f"{best['bytes_per_event']:.0f} B/event, {best['bytes_per_event'] / ts['bytes_per_event']:.2f}x "
+                     f"the shipped template's", target="info")
+    return rows
+
+
+def main(ctx, args, out_dir, table, results):
+    files, total = generate_set(ctx, out_dir, args.real_events, args.seed)
+    ctx.log(f"{len(files)} objects, {total['records']:,} events, {total['json_bytes'] / total['records']:.0f} B "
+            f"JSON and {total['compressed_bytes'] / total['records']:.0f} B gzip per event")
+    results["real"] = {"events": total, "objects": len(files), "replicas": 0, "nodes": {}}
+    table.add("real: events", result=f"{total['records']:,} in {len(files)} objects of {OBJECT_MIB:g} MiB; "
+              f"{total['json_bytes'] / total['records']:.0f} B JSON, "
+              f"{total['compressed_bytes'] / total['records']:.0f} B gzip per event; replicas 0",
+              target="info")
+    for name in NODES:
+        results["real"]["nodes"][name] = run_node(ctx, name, files, total, table, out_dir)
+    return 0
