@@ -50,6 +50,18 @@ pub struct Digest {
     pub log_files: Vec<LogFile>,
 }
 
+impl Digest {
+    /// The hour it covers, `(start, end)`, when both times parse.
+    pub fn period(&self) -> Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
+        let time = |text: &str| {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .ok()
+                .map(|t| t.with_timezone(&chrono::Utc))
+        };
+        Some((time(&self.digest_start_time)?, time(&self.digest_end_time)?))
+    }
+}
+
 /// A log object a digest vouches for.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -126,6 +138,20 @@ impl SignedDigest {
             self.hash,
             d.previous_digest_signature.as_deref().unwrap_or("null")
         )
+    }
+
+    /// Verifies a digest read from `bucket`/`key`: it must name that place
+    /// (the signature covers the place it names, so a copy elsewhere would
+    /// verify), and its signature must verify.
+    pub fn verify_at(&self, bucket: &str, key: &str, keys: &PublicKeys) -> Result<(), DigestProblem> {
+        let d = &self.digest;
+        if d.digest_s3_bucket != bucket || d.digest_s3_object != key {
+            return Err(DigestProblem::Moved(format!(
+                "{}/{}",
+                d.digest_s3_bucket, d.digest_s3_object
+            )));
+        }
+        self.verify(keys)
     }
 
     /// Verifies the signature with the key its fingerprint names.
@@ -253,29 +279,51 @@ pub fn judge_hash(listed: &LogFile, sha256: &str) -> LogVerdict {
     }
 }
 
-/// The SHA-256 (hex) of a gzip object's decompressed bytes, streamed.
-/// Bytes after the gzip stream are an error, as they are to AWS's own
-/// validator: CloudTrail writes one gzip member per object.
-pub fn sha256_of_gzip(compressed: impl std::io::Read) -> std::io::Result<String> {
-    use std::io::Read;
+/// A gzip log object's decompressed bytes, hashed (SHA-256) as they are
+/// read, so that one pass can both parse the records and check the hash.
+pub struct HashingGzReader<R: std::io::Read> {
     // bufread, so that what follows the stream stays in the buffer to be seen.
-    let mut decoder = flate2::bufread::GzDecoder::new(std::io::BufReader::new(compressed));
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        match decoder.read(&mut buffer)? {
-            0 => break,
-            n => hasher.update(&buffer[..n]),
+    decoder: flate2::bufread::GzDecoder<std::io::BufReader<R>>,
+    hasher: Sha256,
+}
+
+impl<R: std::io::Read> HashingGzReader<R> {
+    /// Reads the gzip object `compressed`.
+    pub fn new(compressed: R) -> Self {
+        HashingGzReader {
+            decoder: flate2::bufread::GzDecoder::new(std::io::BufReader::new(compressed)),
+            hasher: Sha256::new(),
         }
     }
-    let mut rest = decoder.into_inner();
-    if rest.read(&mut [0u8; 1])? != 0 {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "unexpected data after the end of the gzip stream",
-        ));
+
+    /// Reads what is left and returns the SHA-256 (hex) of every
+    /// decompressed byte. Bytes after the gzip stream are an error, as they
+    /// are to AWS's own validator: CloudTrail writes one gzip member per object.
+    pub fn finish(mut self) -> std::io::Result<String> {
+        use std::io::Read;
+        std::io::copy(&mut self, &mut std::io::sink())?;
+        if self.decoder.into_inner().read(&mut [0u8; 1])? != 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "unexpected data after the end of the gzip stream",
+            ));
+        }
+        Ok(hex::encode(self.hasher.finalize()))
     }
-    Ok(hex::encode(hasher.finalize()))
+}
+
+impl<R: std::io::Read> std::io::Read for HashingGzReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.decoder.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// The SHA-256 (hex) of a gzip object's decompressed bytes, streamed
+/// ([`HashingGzReader`]).
+pub fn sha256_of_gzip(compressed: impl std::io::Read) -> std::io::Result<String> {
+    HashingGzReader::new(compressed).finish()
 }
 
 /// Which chain a digest belongs to, from its key's file name
@@ -359,24 +407,16 @@ pub struct ChainVerdict {
     pub vouched: HashMap<String, LogFile>,
 }
 
-/// Verifies one chain's digests (in any order): each signature, each link
-/// between consecutive hourly digests (backfill digests vouch for their
-/// objects outside the chain), and gathers the log objects vouched for.
-/// Only valid digests vouch.
-pub fn verify_chain(digests: Vec<(String, SignedDigest)>, keys: &PublicKeys) -> ChainVerdict {
+/// Verifies one chain's digests read from `bucket` (in any order): each
+/// place and signature, each link between consecutive hourly digests
+/// (backfill digests vouch for their objects outside the chain), and
+/// gathers the log objects vouched for. Only valid digests vouch.
+pub fn verify_chain(bucket: &str, digests: Vec<(String, SignedDigest)>, keys: &PublicKeys) -> ChainVerdict {
     let mut verdict = ChainVerdict::default();
     let mut hourly: Vec<(String, SignedDigest)> = Vec::new();
     for (key, digest) in digests {
         verdict.digests += 1;
-        let moved = digest.digest.digest_s3_object != key;
-        let checked = match moved {
-            true => Err(DigestProblem::Moved(format!(
-                "{}/{}",
-                digest.digest.digest_s3_bucket, digest.digest.digest_s3_object
-            ))),
-            false => digest.verify(keys),
-        };
-        match checked {
+        match digest.verify_at(bucket, &key, keys) {
             Ok(()) => {
                 verdict.digests_valid += 1;
                 for log in &digest.digest.log_files {
@@ -634,6 +674,7 @@ mod tests {
         let key = |d: &SignedDigest| d.digest.digest_s3_object.clone();
         // In any order; the third hour has no digest.
         let verdict = verify_chain(
+            "trail-bucket",
             vec![
                 (key(&fourth), fourth.clone()),
                 (key(&first), first.clone()),
@@ -649,11 +690,31 @@ mod tests {
         vouched.sort();
         assert_eq!(vouched, ["AWSLogs/a.json.gz", "AWSLogs/b.json.gz"]);
         // A forged digest vouches for nothing; a digest read from another key is moved.
-        let verdict = verify_chain(vec![(key(&first), first.clone()), (key(&second), forged)], &keys);
+        let verdict = verify_chain(
+            "trail-bucket",
+            vec![(key(&first), first.clone()), (key(&second), forged)],
+            &keys,
+        );
         assert_eq!(verdict.digests_valid, 1);
         assert!(matches!(verdict.invalid[0].1, DigestProblem::BadSignature(_)));
         assert!(!verdict.vouched.contains_key("AWSLogs/b.json.gz"));
-        let verdict = verify_chain(vec![("AWSLogs/copied.json.gz".into(), first.clone())], &keys);
+        let verdict = verify_chain(
+            "trail-bucket",
+            vec![("AWSLogs/copied.json.gz".into(), first.clone())],
+            &keys,
+        );
+        assert!(
+            verdict.invalid[0].1.to_string().starts_with("moved: "),
+            "{:?}",
+            verdict.invalid
+        );
+        // The same key in another bucket is moved too: the signature alone would pass it.
+        let elsewhere = verify_chain("other-bucket", vec![(key(&first), first.clone())], &keys);
+        assert!(
+            matches!(elsewhere.invalid[0].1, DigestProblem::Moved(_)),
+            "{:?}",
+            elsewhere.invalid
+        );
         assert!(
             verdict.invalid[0]
                 .1

@@ -6,8 +6,8 @@
 
 use std::io::Read;
 
-use chrono::{DateTime, Duration, Utc};
-use trailsearch_cloudtrail::digest::{sha256_of_gzip, ChainId, DigestProblem, SignedDigest};
+use chrono::Utc;
+use trailsearch_cloudtrail::digest::{sha256_of_gzip, ChainId, HashingGzReader, SignedDigest};
 use trailsearch_cloudtrail::RecordReader;
 use trailsearch_mapping::{Integrity, Provenance, Shaper, Verdict};
 use trailsearch_sink::DocumentSink;
@@ -47,39 +47,19 @@ fn hash_and_locate(
     object: &ObjectRef,
     shaper: &Shaper,
 ) -> Result<(String, Vec<(String, String)>), Unhashed> {
-    use sha2::Digest;
-    struct Tee<R> {
-        inner: R,
-        hasher: sha2::Sha256,
-    }
-    impl<R: Read> Read for Tee<R> {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let n = self.inner.read(buf)?;
-            self.hasher.update(&buf[..n]);
-            Ok(n)
-        }
-    }
-    let input = std::io::BufReader::new(open_listed(store, object)?);
-    let mut tee = Tee {
-        inner: flate2::bufread::GzDecoder::new(input),
-        hasher: sha2::Sha256::new(),
-    };
+    let unreadable = |e: &dyn std::fmt::Display| Unhashed::Unreadable(e.to_string());
+    let mut input = HashingGzReader::new(open_listed(store, object)?);
     let provenance = std::sync::Arc::new(object.provenance());
     let mut located = Vec::new();
-    {
-        let mut records = RecordReader::new(&mut tee);
-        while let Some(record) = records
-            .next_record()
-            .map_err(|e| Unhashed::Unreadable(e.to_string()))?
-        {
-            if let Ok(shaped) = shaper.shape(&record.bytes, provenance.clone()) {
-                located.push((shaped.document.index, shaped.document.id));
-            }
+    let mut records = RecordReader::new(&mut input);
+    while let Some(record) = records.next_record().map_err(|e| unreadable(&e))? {
+        if let Ok(shaped) = shaper.shape(&record.bytes, provenance.clone()) {
+            located.push((shaped.document.index, shaped.document.id));
         }
     }
+    drop(records);
     // The hash covers every byte, whatever follows the records.
-    std::io::copy(&mut tee, &mut std::io::sink()).map_err(|e| Unhashed::Unreadable(e.to_string()))?;
-    Ok((hex::encode(tee.hasher.finalize()), located))
+    Ok((input.finish().map_err(|e| unreadable(&e))?, located))
 }
 
 /// Validates one digest and records a verdict for each log object it
@@ -104,33 +84,17 @@ pub(crate) async fn ingest_digest<S: DocumentSink>(
         Ok(read) => read,
         Err(failure) => return failed(report, failure.message, failure.permanent),
     };
-    let checked = SignedDigest::parse(&bytes, signature.as_deref());
-    let checked = match checked {
+    let checked = match SignedDigest::parse(&bytes, signature.as_deref()) {
         Ok(digest) => {
-            let d = &digest.digest;
             let region = ChainId::of_key(key)
                 .map(|(chain, _)| chain.region)
                 .unwrap_or_default();
-            let until = time_of(&d.digest_end_time).unwrap_or_else(Utc::now);
-            let since = time_of(&d.digest_start_time).unwrap_or(until - Duration::hours(1));
-            let prepared = keys
-                .lock()
-                .await
-                .prepare(&region, &d.digest_public_key_fingerprint, since, until)
-                .await;
-            if let Err(e) = prepared {
+            let mut keys = keys.lock().await;
+            if let Err(e) = keys.prepare_for(&region, &digest.digest, Utc::now()).await {
                 // Not the digest's fault: try again with keys.
                 return failed(report, e.0, false);
             }
-            let keys = keys.lock().await;
-            if d.digest_s3_bucket != bucket || d.digest_s3_object != key {
-                Err(DigestProblem::Moved(format!(
-                    "{}/{}",
-                    d.digest_s3_bucket, d.digest_s3_object
-                )))
-            } else {
-                digest.verify(keys.keys()).map(|()| digest)
-            }
+            digest.verify_at(bucket, key, keys.keys()).map(|()| digest)
         }
         Err(problem) => Err(problem),
     };
@@ -233,10 +197,4 @@ pub(crate) fn provenance_with(object: &ObjectRef, integrity: Option<Integrity>) 
         integrity,
         ..object.provenance()
     }
-}
-
-pub(crate) fn time_of(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
 }

@@ -7,7 +7,9 @@ use std::collections::HashSet;
 
 use aws_sdk_cloudtrail::error::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
-use trailsearch_cloudtrail::digest::PublicKeys;
+use trailsearch_cloudtrail::digest::{Digest, PublicKeys};
+
+use crate::store::sdk_error_text;
 
 /// Why public keys could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,6 +79,22 @@ impl KeyRing {
         self.calls
     }
 
+    /// Makes sure the key that signed `digest` (of `region`) is held, asking
+    /// for the hour it covers (the hour before `otherwise` when its times do
+    /// not parse).
+    pub async fn prepare_for(
+        &mut self,
+        region: &str,
+        digest: &Digest,
+        otherwise: DateTime<Utc>,
+    ) -> Result<(), KeyError> {
+        let (since, until) = digest
+            .period()
+            .unwrap_or((otherwise - chrono::Duration::hours(1), otherwise));
+        self.prepare(region, &digest.digest_public_key_fingerprint, since, until)
+            .await
+    }
+
     /// Makes sure the key `fingerprint` of `region` is held, if CloudTrail
     /// has it for `start..end`: asks once per region and fingerprint, and
     /// keeps every key the answer holds. A key that stays unknown is the
@@ -113,14 +131,12 @@ impl KeyRing {
                 .send()
                 .await
                 .map_err(|e| {
-                    let why = match (e.code(), e.message(), e.raw_response()) {
-                        (Some(code), Some(message), _) => format!("{code}: {message}"),
-                        (Some(code), None, _) => code.to_string(),
+                    let why = match (e.code(), e.raw_response()) {
                         // Not CloudTrail's error shape: say what came back, not the raw body.
-                        (None, _, Some(raw)) => {
+                        (None, Some(raw)) => {
                             format!("HTTP {} with no CloudTrail error", raw.status().as_u16())
                         }
-                        _ => aws_sdk_cloudtrail::error::DisplayErrorContext(&e).to_string(),
+                        _ => sdk_error_text(&e),
                     };
                     KeyError(format!(
                         "CloudTrail ListPublicKeys in {region} failed: {why}; the role needs \

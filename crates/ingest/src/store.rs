@@ -627,7 +627,7 @@ fn month_span(year: i32, month: u32) -> Option<(NaiveDate, NaiveDate)> {
 /// An SDK error in one line: the service's code and message when it
 /// answered (`NoSuchKey: The specified key does not exist.`), else the
 /// cause chain, without the raw response the SDK's `Display` appends.
-fn sdk_error_text<E, R>(error: &aws_sdk_s3::error::SdkError<E, R>) -> String
+pub(crate) fn sdk_error_text<E, R>(error: &aws_sdk_s3::error::SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -17,7 +17,7 @@ use trailsearch_cloudtrail::{LogKey, LogKind};
 
 use crate::error::IngestError;
 use crate::filter::EventFilter;
-use crate::integrity::{hash_object, time_of, Unhashed};
+use crate::integrity::{hash_object, Unhashed};
 use crate::keys::KeyRing;
 use crate::source::ObjectRef;
 use crate::store::ObjectStore;
@@ -205,15 +205,6 @@ pub async fn verify_prefix(
         let parsed = read
             .map_err(|f| DigestProblem::Unreadable(f.message))
             .and_then(|(bytes, signature)| SignedDigest::parse(&bytes, signature.as_deref()));
-        // The signature covers the bucket the digest names, so a copy in
-        // another bucket would verify: it must name this one.
-        let parsed = parsed.and_then(|digest| match digest.digest.digest_s3_bucket == bucket {
-            true => Ok(digest),
-            false => Err(DigestProblem::Moved(format!(
-                "{}/{}",
-                digest.digest.digest_s3_bucket, digest.digest.digest_s3_object
-            ))),
-        });
         match parsed {
             Ok(digest) => chains.entry(chain).or_default().push((key, digest)),
             Err(problem) => {
@@ -228,10 +219,7 @@ pub async fn verify_prefix(
 
     for (chain, digests) in &chains {
         for (_, digest) in digests {
-            let d = &digest.digest;
-            let until = time_of(&d.digest_end_time).unwrap_or(end);
-            let since = time_of(&d.digest_start_time).unwrap_or(until - Duration::hours(1));
-            keys.prepare(&chain.region, &d.digest_public_key_fingerprint, since, until)
+            keys.prepare_for(&chain.region, &digest.digest, end)
                 .await
                 .map_err(|e| IngestError::PublicKeys(e.0))?;
         }
@@ -243,7 +231,7 @@ pub async fn verify_prefix(
     let mut listed_by_invalid: HashMap<String, String> = HashMap::new();
     for (chain, digests) in chains {
         let all: Vec<(String, SignedDigest)> = digests.clone();
-        let verdict = verify_chain(digests, keys.keys());
+        let verdict = verify_chain(bucket, digests, keys.keys());
         let row = report.row_of(&chain);
         row.digests += verdict.digests;
         row.digests_valid += verdict.digests_valid;
