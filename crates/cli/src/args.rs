@@ -86,6 +86,18 @@ pub enum KibanaCommand {
     },
 }
 
+/// Which accounts and regions a command reads (CloudTrail's key layout
+/// and the records alike).
+#[derive(Debug, Args)]
+pub struct Scope {
+    /// Only this account (repeatable).
+    #[arg(long)]
+    pub account: Vec<String>,
+    /// Only this region (repeatable).
+    #[arg(long)]
+    pub region: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// s3://bucket/prefix: a trail's prefix, the bucket's root or a folder inside AWSLogs/ (only S3: a copy elsewhere has lost the digests' signature metadata).
@@ -97,12 +109,8 @@ pub struct VerifyArgs {
     /// At or before this time [default: now]; log objects of its last two hours that no digest lists yet are pending.
     #[arg(long, value_parser = crate::time::parse_time)]
     pub to: Option<chrono::DateTime<chrono::Utc>>,
-    /// Only this account (repeatable).
-    #[arg(long)]
-    pub account: Vec<String>,
-    /// Only this region (repeatable).
-    #[arg(long)]
-    pub region: Vec<String>,
+    #[command(flatten)]
+    pub scope: Scope,
     /// CloudTrail's public keys as `aws cloudtrail list-public-keys` prints them, instead of calling ListPublicKeys.
     #[arg(long, env = "TRAILSEARCH_PUBLIC_KEYS", value_name = "FILE")]
     pub public_keys: Option<PathBuf>,
@@ -306,12 +314,8 @@ pub struct IngestArgs {
     /// Only events at or before this time.
     #[arg(long, value_parser = crate::time::parse_time)]
     pub to: Option<chrono::DateTime<chrono::Utc>>,
-    /// Only this account (repeatable).
-    #[arg(long)]
-    pub account: Vec<String>,
-    /// Only this region (repeatable).
-    #[arg(long)]
-    pub region: Vec<String>,
+    #[command(flatten)]
+    pub scope: Scope,
     /// Print the report as one JSON object (stdout; stderr with --dry-run).
     #[arg(long, value_name = "FORMAT", value_parser = ["json"])]
     pub report: Option<String>,

@@ -38,8 +38,8 @@ pub async fn run(args: &ClusterArgs, ingest: &IngestArgs) -> anyhow::Result<bool
     let filter = EventFilter {
         from: ingest.from,
         to: ingest.to,
-        accounts: ingest.account.clone(),
-        regions: ingest.region.clone(),
+        accounts: ingest.scope.account.clone(),
+        regions: ingest.scope.region.clone(),
 
         ..settings.event_filter()
     };

@@ -26,8 +26,8 @@ pub async fn run(args: &VerifyArgs) -> anyhow::Result<bool> {
     let filter = EventFilter {
         from: args.from,
         to: args.to,
-        accounts: args.account.clone(),
-        regions: args.region.clone(),
+        accounts: args.scope.account.clone(),
+        regions: args.scope.region.clone(),
         ..EventFilter::default()
     };
     let mut keys = match &args.public_keys {
