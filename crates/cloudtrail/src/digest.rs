@@ -411,12 +411,13 @@ pub struct ChainVerdict {
 /// place and signature, each link between consecutive hourly digests
 /// (backfill digests vouch for their objects outside the chain), and
 /// gathers the log objects vouched for. Only valid digests vouch.
-pub fn verify_chain(bucket: &str, digests: Vec<(String, SignedDigest)>, keys: &PublicKeys) -> ChainVerdict {
+pub fn verify_chain(bucket: &str, digests: &[(String, SignedDigest)], keys: &PublicKeys) -> ChainVerdict {
     let mut verdict = ChainVerdict::default();
-    let mut hourly: Vec<(String, SignedDigest)> = Vec::new();
-    for (key, digest) in digests {
+    let mut hourly: Vec<&(String, SignedDigest)> = Vec::new();
+    for entry in digests {
+        let (key, digest) = entry;
         verdict.digests += 1;
-        match digest.verify_at(bucket, &key, keys) {
+        match digest.verify_at(bucket, key, keys) {
             Ok(()) => {
                 verdict.digests_valid += 1;
                 for log in &digest.digest.log_files {
@@ -425,14 +426,14 @@ pub fn verify_chain(bucket: &str, digests: Vec<(String, SignedDigest)>, keys: &P
             }
             Err(problem) => verdict.invalid.push((key.clone(), problem)),
         }
-        let backfill = ChainId::of_key(&key).is_some_and(|(_, backfill)| backfill);
+        let backfill = ChainId::of_key(key).is_some_and(|(_, backfill)| backfill);
         if !backfill {
-            hourly.push((key, digest));
+            hourly.push(entry);
         }
     }
     hourly.sort_by(|a, b| a.1.digest.digest_end_time.cmp(&b.1.digest.digest_end_time));
     for pair in hourly.windows(2) {
-        let ((_, previous), (key, next)) = (&pair[0], &pair[1]);
+        let ((_, previous), (key, next)) = (pair[0], pair[1]);
         match check_link(previous, next) {
             Ok(()) => {}
             Err(gap @ ChainBreak::Gap { .. }) => verdict.gaps.push((key.clone(), gap)),
@@ -675,7 +676,7 @@ mod tests {
         // In any order; the third hour has no digest.
         let verdict = verify_chain(
             "trail-bucket",
-            vec![
+            &[
                 (key(&fourth), fourth.clone()),
                 (key(&first), first.clone()),
                 (key(&second), second.clone()),
@@ -692,7 +693,7 @@ mod tests {
         // A forged digest vouches for nothing; a digest read from another key is moved.
         let verdict = verify_chain(
             "trail-bucket",
-            vec![(key(&first), first.clone()), (key(&second), forged)],
+            &[(key(&first), first.clone()), (key(&second), forged)],
             &keys,
         );
         assert_eq!(verdict.digests_valid, 1);
@@ -700,7 +701,7 @@ mod tests {
         assert!(!verdict.vouched.contains_key("AWSLogs/b.json.gz"));
         let verdict = verify_chain(
             "trail-bucket",
-            vec![("AWSLogs/copied.json.gz".into(), first.clone())],
+            &[("AWSLogs/copied.json.gz".into(), first.clone())],
             &keys,
         );
         assert!(
@@ -709,7 +710,7 @@ mod tests {
             verdict.invalid
         );
         // The same key in another bucket is moved too: the signature alone would pass it.
-        let elsewhere = verify_chain("other-bucket", vec![(key(&first), first.clone())], &keys);
+        let elsewhere = verify_chain("other-bucket", &[(key(&first), first.clone())], &keys);
         assert!(
             matches!(elsewhere.invalid[0].1, DigestProblem::Moved(_)),
             "{:?}",

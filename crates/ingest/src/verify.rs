@@ -230,8 +230,7 @@ pub async fn verify_prefix(
     let mut vouched: BTreeMap<String, (LogFile, ChainId)> = BTreeMap::new();
     let mut listed_by_invalid: HashMap<String, String> = HashMap::new();
     for (chain, digests) in chains {
-        let all: Vec<(String, SignedDigest)> = digests.clone();
-        let verdict = verify_chain(bucket, digests, keys.keys());
+        let verdict = verify_chain(bucket, &digests, keys.keys());
         let row = report.row_of(&chain);
         row.digests += verdict.digests;
         row.digests_valid += verdict.digests_valid;
@@ -240,7 +239,7 @@ pub async fn verify_prefix(
         row.gaps += verdict.gaps.len() as u64;
         for (key, problem) in &verdict.invalid {
             report.problem("digest_invalid", bucket, key, problem.to_string());
-            if let Some((_, digest)) = all.iter().find(|(k, _)| k == key) {
+            if let Some((_, digest)) = digests.iter().find(|(k, _)| k == key) {
                 for log in &digest.digest.log_files {
                     listed_by_invalid.insert(log.s3_object.clone(), key.clone());
                 }
