@@ -174,45 +174,43 @@ pub fn deadletter_mappings() -> Value {
 
 /// A composable template for the dead-letter index.
 pub fn deadletter_template(naming: &IndexNaming, replicas: u32) -> Value {
-    json!({
-        "index_patterns": [naming.deadletter_index()],
-        "priority": TEMPLATE_PRIORITY,
-        "version": TEMPLATE_VERSION,
-        "_meta": {"managed_by": "trailsearch"},
-        "template": {"settings": settings(replicas), "mappings": deadletter_mappings()},
-    })
-}
-
-/// A composable template for the integrity index.
-pub fn integrity_template(naming: &IndexNaming, replicas: u32) -> Value {
-    json!({
-        "index_patterns": [naming.integrity_index()],
-        "priority": TEMPLATE_PRIORITY,
-        "version": TEMPLATE_VERSION,
-        "_meta": {"managed_by": "trailsearch"},
-        "template": {"settings": settings(replicas), "mappings": integrity_mappings()},
-    })
-}
-
-/// The integrity template for the legacy API.
-pub fn legacy_integrity_template(naming: &IndexNaming, replicas: u32) -> Value {
-    json!({
-        "index_patterns": [naming.integrity_index()],
-        "order": TEMPLATE_PRIORITY,
-        "version": TEMPLATE_VERSION,
-        "settings": settings(replicas),
-        "mappings": integrity_mappings(),
-    })
+    side_template(naming.deadletter_index(), deadletter_mappings(), replicas)
 }
 
 /// The dead-letter template for the legacy API.
 pub fn legacy_deadletter_template(naming: &IndexNaming, replicas: u32) -> Value {
+    legacy_side_template(naming.deadletter_index(), deadletter_mappings(), replicas)
+}
+
+/// A composable template for the integrity index.
+pub fn integrity_template(naming: &IndexNaming, replicas: u32) -> Value {
+    side_template(naming.integrity_index(), integrity_mappings(), replicas)
+}
+
+/// The integrity template for the legacy API.
+pub fn legacy_integrity_template(naming: &IndexNaming, replicas: u32) -> Value {
+    legacy_side_template(naming.integrity_index(), integrity_mappings(), replicas)
+}
+
+/// A composable template for one index beside the events (dead letters, integrity).
+fn side_template(index: String, mappings: Value, replicas: u32) -> Value {
     json!({
-        "index_patterns": [naming.deadletter_index()],
+        "index_patterns": [index],
+        "priority": TEMPLATE_PRIORITY,
+        "version": TEMPLATE_VERSION,
+        "_meta": {"managed_by": "trailsearch"},
+        "template": {"settings": settings(replicas), "mappings": mappings},
+    })
+}
+
+/// [`side_template`] for the legacy API.
+fn legacy_side_template(index: String, mappings: Value, replicas: u32) -> Value {
+    json!({
+        "index_patterns": [index],
         "order": TEMPLATE_PRIORITY,
         "version": TEMPLATE_VERSION,
         "settings": settings(replicas),
-        "mappings": deadletter_mappings(),
+        "mappings": mappings,
     })
 }
 
