@@ -20,8 +20,6 @@ Timings are reported, never asserted; counts are checked.
 import json
 import os
 import sys
-import time
-from pathlib import Path
 
 NODES = ["opensearch-3.8.0", "elasticsearch-9.5.4"]
 # trailsearch's defaults, given to the reference loader too.
