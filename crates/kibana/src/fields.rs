@@ -1,7 +1,7 @@
 //! The catalogue fields the saved objects use, and the check that keeps them
 //! in the catalogue.
 
-use trailsearch_mapping::catalogue_path;
+use trailsearch_mapping::{aggregatable, catalogue_path};
 
 pub(crate) const TIMESTAMP: &str = "@timestamp";
 pub(crate) const EVENT_NAME: &str = "eventName";
@@ -41,6 +41,15 @@ pub(crate) fn field(path: &'static str) -> &'static str {
     assert!(
         catalogue_path(path),
         "saved objects use {path:?}, which the field catalogue does not define"
+    );
+    path
+}
+
+/// A catalogue field a saved object buckets or sorts on: one with doc values.
+pub(crate) fn aggregated_field(path: &'static str) -> &'static str {
+    assert!(
+        aggregatable(field(path)),
+        "saved objects aggregate on {path:?}, which the index keeps no doc values for"
     );
     path
 }

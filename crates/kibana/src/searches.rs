@@ -350,7 +350,7 @@ pub(crate) fn search_object(search: &SavedSearch, naming: &Naming) -> Value {
             "title": naming.title(search.title),
             "description": search.description,
             "columns": search.columns,
-            "sort": [[field(TIMESTAMP), "desc"]],
+            "sort": [[aggregated_field(TIMESTAMP), "desc"]],
             "version": 1,
             "kibanaSavedObjectMeta": {"searchSourceJSON": search_source(&search.query)},
         }),

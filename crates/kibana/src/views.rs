@@ -200,7 +200,7 @@ impl Terms {
             kind: "terms",
             schema,
             params: json!({
-                "field": field(self.field),
+                "field": aggregated_field(self.field),
                 "orderBy": "1",
                 "order": "desc",
                 "size": self.size,
@@ -317,7 +317,7 @@ fn date_histogram() -> Bucket {
         kind: "date_histogram",
         schema: "segment",
         params: json!({
-            "field": field(TIMESTAMP),
+            "field": aggregated_field(TIMESTAMP),
             "useNormalizedEsInterval": true,
             "scaleMetricValues": false,
             "interval": "auto",
@@ -335,7 +335,7 @@ fn geohash_grid() -> Bucket {
         kind: "geohash_grid",
         schema: "segment",
         params: json!({
-            "field": field(LOCATION),
+            "field": aggregated_field(LOCATION),
             "autoPrecision": true,
             "precision": 2,
             "useGeocentroid": true,

@@ -7,6 +7,10 @@
 pub enum FieldType {
     /// Exact-match string (numbers and booleans are accepted and coerced).
     Keyword,
+    /// A keyword looked up by exact value but never sorted on or aggregated
+    /// (request and session identifiers, access keys): no doc values, which
+    /// for random identifiers cost as much as the terms themselves.
+    Identifier,
     /// Analysed text with a `.keyword` sub-field for exact matches.
     Text,
     /// A timestamp.
@@ -66,10 +70,10 @@ const SESSION_CONTEXT: &[Field] = &[
 
 const USER_IDENTITY: &[Field] = &[
     f("type", Keyword),
-    f("principalId", Keyword),
+    f("principalId", Identifier),
     f("arn", Keyword),
     f("accountId", Keyword),
-    f("accessKeyId", Keyword),
+    f("accessKeyId", Identifier),
     f("userName", Keyword),
     f("invokedBy", Keyword),
     f("identityProvider", Keyword),
@@ -98,7 +102,7 @@ pub const CLOUDTRAIL_FIELDS: &[Field] = &[
     f("userAgent", Keyword),
     f("errorCode", Keyword),
     f("errorMessage", Text),
-    f("requestID", Keyword),
+    f("requestID", Identifier),
     f("eventID", Keyword),
     f("eventType", Keyword),
     f("eventCategory", Keyword),
@@ -106,7 +110,7 @@ pub const CLOUDTRAIL_FIELDS: &[Field] = &[
     f("readOnly", Boolean),
     f("managementEvent", Boolean),
     f("recipientAccountId", Keyword),
-    f("sharedEventID", Keyword),
+    f("sharedEventID", Identifier),
     f("vpcEndpointId", Keyword),
     f("vpcEndpointAccountId", Keyword),
     f("sessionCredentialFromConsole", Keyword),
@@ -187,8 +191,8 @@ pub const TRAILSEARCH_FIELDS: &[Field] = &[
     f("integrity", Keyword),
     f("actor", Keyword),
     f("resource", Keyword),
-    f("issued_access_key", Keyword),
-    f("issued_session", Keyword),
+    f("issued_access_key", Identifier),
+    f("issued_session", Identifier),
     f("console_login", Keyword),
     f("mfa", Boolean),
     f("client", Keyword),
@@ -213,6 +217,42 @@ pub fn free_shaped_fields() -> impl Iterator<Item = &'static str> {
         .iter()
         .filter(|field| field.ty == FreeShaped)
         .map(|field| field.name)
+}
+
+/// The catalogue field at `path` (`userIdentity.arn`, `trailsearch.actor`),
+/// aliases resolved; `None` for unknown paths and leaves of free-shaped objects.
+fn field_at(path: &str) -> Option<&'static Field> {
+    fn walk(fields: &'static [Field], parts: &[&str]) -> Option<&'static Field> {
+        let (first, rest) = parts.split_first()?;
+        let field = fields.iter().find(|f| f.name == *first)?;
+        match (field.ty, rest.is_empty()) {
+            (FieldType::Alias(target), true) => field_at(target),
+            (_, true) => Some(field),
+            (FieldType::Object(children) | FieldType::ObjectArray(children), false) => walk(children, rest),
+            _ => None,
+        }
+    }
+    let parts: Vec<&str> = path.split('.').collect();
+    if parts[0] == "trailsearch" {
+        return walk(TRAILSEARCH_FIELDS, &parts[1..]);
+    }
+    walk(CLOUDTRAIL_FIELDS, &parts).or_else(|| walk(ADDED_FIELDS, &parts))
+}
+
+/// Whether a field has doc values to sort and aggregate on: mapped scalars
+/// (and aliases of them), not identifiers, analysed text or free-shaped leaves.
+pub fn aggregatable(path: &str) -> bool {
+    field_at(path).is_some_and(|field| {
+        matches!(
+            field.ty,
+            FieldType::Keyword
+                | FieldType::Date
+                | FieldType::Ip
+                | FieldType::Boolean
+                | FieldType::Long
+                | FieldType::GeoPoint
+        )
+    })
 }
 
 /// Whether `path` names a field of the catalogue: a mapped field or alias
@@ -261,6 +301,23 @@ mod tests {
             "trailsearch.source.key",
         ] {
             assert!(catalogue_path(path), "{path}");
+        }
+        for path in [
+            "eventName",
+            "event.action",
+            "trailsearch.actor",
+            "source.geo.location",
+            "eventID",
+        ] {
+            assert!(aggregatable(path), "{path}");
+        }
+        for path in [
+            "requestID",
+            "userIdentity.accessKeyId",
+            "errorMessage",
+            "requestParameters.groupId",
+        ] {
+            assert!(!aggregatable(path), "{path}");
         }
         for path in [
             "eventname",

@@ -425,7 +425,11 @@ impl Shaper {
             let scalar_field = cloudtrail_field(&name).filter(|field| {
                 matches!(
                     field.ty,
-                    FieldType::Keyword | FieldType::Text | FieldType::Date | FieldType::Boolean
+                    FieldType::Keyword
+                        | FieldType::Identifier
+                        | FieldType::Text
+                        | FieldType::Date
+                        | FieldType::Boolean
                 ) && conforms(field.ty, &value)
             });
             if scalar_field.is_some() {
@@ -727,7 +731,7 @@ fn take_wrong_typed(
 
 fn expected(ty: FieldType) -> &'static str {
     match ty {
-        FieldType::Keyword | FieldType::Text => "a string, number or boolean",
+        FieldType::Keyword | FieldType::Identifier | FieldType::Text => "a string, number or boolean",
         FieldType::Date => "a timestamp string",
         FieldType::Boolean => "a boolean",
         FieldType::Long => "a whole number",

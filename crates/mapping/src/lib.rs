@@ -51,7 +51,7 @@ pub use crate::{
     actor::Identity,
     agent::{classify as classify_user_agent, Agent, CLIENTS},
     catalogue::{
-        catalogue_path, cloudtrail_field, free_shaped_fields, Field, FieldType, ADDED_FIELDS,
+        aggregatable, catalogue_path, cloudtrail_field, free_shaped_fields, Field, FieldType, ADDED_FIELDS,
         CLOUDTRAIL_FIELDS, TRAILSEARCH_FIELDS,
     },
     document::{

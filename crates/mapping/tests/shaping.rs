@@ -318,7 +318,18 @@ fn templates_use_each_flavours_free_shaped_type() {
     let naming = IndexNaming::new("ct", Granularity::Month).unwrap();
     let es = index_template(Flavour::Elasticsearch, &naming, 0);
     let props = &es["template"]["mappings"]["properties"];
-    assert_eq!(props["requestParameters"], json!({"type": "flattened"}));
+    assert_eq!(
+        props["requestParameters"],
+        json!({"type": "flattened", "doc_values": false})
+    );
+    // Identifiers are looked up, never sorted or aggregated: no doc values.
+    assert_eq!(props["requestID"]["doc_values"], json!(false));
+    assert_eq!(
+        props["eventID"].get("doc_values"),
+        None,
+        "search sorts on eventID"
+    );
+    assert_eq!(es["template"]["settings"]["index"]["codec"], "best_compression");
     assert_eq!(
         props["event"]["properties"]["action"],
         json!({"type": "alias", "path": "eventName"})
