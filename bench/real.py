@@ -1,6 +1,6 @@
 """scripts/bench --real: what a cluster costs, on real single nodes of this
 machine (scripts/node: OpenSearch 3.8.0 and Elasticsearch 9.5.4, one at a
-time, replicas 0).
+time, heap 2 GiB, replicas 0).
 
 For each node, over the same generated objects (--real-events, default
 100,000 events in objects of 1 MiB compressed, the bench generator's):
@@ -11,15 +11,24 @@ For each node, over the same generated objects (--real-events, default
     events/s, client CPU and node CPU (`_nodes/stats`), and the records the
     template refuses the loader;
   - storage: primary store bytes per document after
-    `_forcemerge?max_num_segments=1`, for the shipped template and for
-    dynamic mapping of the raw records (what a naive loader gets), whose
-    rejections are counted on the generated records and on the
-    real-data-shaped fixtures.
+    `_forcemerge?max_num_segments=1`, for the shipped template, for each of
+    its choices undone (VARIANTS), and for dynamic mapping of the raw
+    records (what a naive loader gets), whose rejections are counted on the
+    generated records and on the real-data-shaped fixtures;
+  - on the first node, the Lambda bill (bench/lambda_bill.py);
+  - over a month (--real-month-events, default 1,000,000 events in 30 daily
+    indices): the headline ingest, its storage, and the query latency of the
+    questions, trace, saved searches and dashboards (bench/latency.py).
 Timings are reported, never asserted; counts are checked.
 """
 import json
 import os
+import shutil
 import sys
+
+import lambda_bill
+import latency
+import sizing
 
 NODES = ["opensearch-3.8.0", "elasticsearch-9.5.4"]
 # trailsearch's defaults, given to the reference loader too.
@@ -34,38 +43,59 @@ TARGET_THROUGHPUT = 1.5   # trailsearch events/s >= 1.5x the reference loader's
 TARGET_CLIENT_CPU = 5.0   # reference loader client CPU per event >= 5x trailsearch's
 
 
-def generate_set(ctx, out_dir, events, seed):
-    """Objects of OBJECT_MIB each (seeds seed, seed+1, ...) until `events` records."""
-    objects, total = [], {"records": 0, "json_bytes": 0, "compressed_bytes": 0}
+def generate_set(ctx, out_dir, events, seed, day=None):
+    """Objects of OBJECT_MIB each (seeds seed, seed+1, ...) until `events`
+    records, every eventTime on `day` (the generator's own when None); the
+    objects, their totals and each one's records."""
+    objects, counts, total = [], [], {"records": 0, "json_bytes": 0, "compressed_bytes": 0}
     n = 0
     while total["records"] < events:
-        path, summary = ctx.generate(out_dir, OBJECT_MIB, seed + n)
+        path, summary = ctx.generate(out_dir, OBJECT_MIB, seed + n, day)
         objects.append(path)
+        counts.append(summary["records"])
         for key in total:
             total[key] += summary[key]
         n += 1
-    return objects, total
+    return objects, total, counts
 
 
 class Node:
     """One real node, started through scripts/node and stopped on exit."""
 
     def __init__(self, ctx, name, log_dir):
-        self.ctx, self.name = ctx, name
-        self.proc = ctx.SERVERS.start(
-            [sys.executable, str(ctx.ROOT / "scripts" / "node"), "run", name, "--heap", "2g",
-             "--parent-pid", str(os.getpid())],
-            stdout=ctx.subprocess.PIPE, stderr=open(log_dir / f"node-{name}.log", "w"), text=True)
+        self.ctx, self.name, self.log_dir = ctx, name, log_dir
+        # Kept across a restart, removed by stop().
+        self.data = ctx.tempfile.mkdtemp(prefix=f"bench-{name}-", dir=log_dir)
+        self.start()
+        self.seconds = self.started_s
+
+    def start(self, port=0):
+        log = self.log_dir / f"node-{self.name}.log"
+        self.proc = self.ctx.SERVERS.start(
+            [sys.executable, str(self.ctx.ROOT / "scripts" / "node"), "run", self.name, "--heap", "2g",
+             "--data", self.data, "--http-port", str(port), "--parent-pid", str(os.getpid())],
+            stdout=self.ctx.subprocess.PIPE, stderr=open(log, "a"), text=True)
         line = self.proc.stdout.readline()
         try:
             ready = json.loads(line)
         except ValueError:
-            ctx.SERVERS.stop(self.proc)
-            raise RuntimeError(f"{name} did not start: see {log_dir / f'node-{name}.log'}")
-        self.url, self.seconds = ready["url"], ready["seconds"]
+            self.ctx.SERVERS.stop(self.proc)
+            raise RuntimeError(f"{self.name} did not start: see {log}")
+        self.url, self.started_s = ready["url"], ready["seconds"]
+
+    def restart(self, pattern):
+        """Stops the node, drops the page cache where allowed, starts it on the
+        same data and waits for `pattern`'s shards; whether the cache was dropped."""
+        self.ctx.SERVERS.stop(self.proc)
+        dropped = latency.drop_page_cache()
+        # The same port, so the clients' settings still hold.
+        self.start(int(self.url.rsplit(":", 1)[1]))
+        self.get(f"/_cluster/health/{pattern}?wait_for_status=yellow&timeout=120s")
+        return dropped
 
     def stop(self):
         self.ctx.SERVERS.stop(self.proc)
+        shutil.rmtree(self.data, ignore_errors=True)
 
     def get(self, path):
         return self.ctx.http_json("GET", self.url + path)
@@ -106,54 +136,43 @@ def load(ctx, node, argv, env, pattern, expected):
     return run
 
 
-# Identifiers looked up by term but never sorted on or aggregated (eventID
-# is search's tiebreaker sort, so it keeps its doc values).
-LOOKUP_ONLY = ["requestID", "sharedEventID", "userIdentity.principalId", "userIdentity.accessKeyId",
-               "trailsearch.issued_access_key", "trailsearch.issued_session"]
-
-# Template variants measured for storage: (label, index settings, what to
-# change in the mappings: "lookup ids" and/or "free-shaped").
+# Template variants measured for storage, each undoing one of the shipped
+# template's choices to show what it saves: (label, index settings, what to
+# change in the mappings).
 VARIANTS = [
-    ("best_compression", {"codec": "best_compression"}, []),
-    ("lookup-only ids without doc values", {}, ["lookup ids"]),
-    ("free-shaped objects without doc values", {}, ["free-shaped"]),
-    ("all three", {"codec": "best_compression"}, ["lookup ids", "free-shaped"]),
+    ("LZ4 (default codec) instead of best_compression", {"codec": "default"}, []),
+    ("doc values on identifiers", {}, ["identifiers"]),
+    ("doc values on free-shaped leaves", {}, ["free-shaped"]),
 ]
 
 
-def without_doc_values(properties, changes):
-    """Turns doc values off where `changes` says; returns the fields changed."""
+def with_doc_values(properties, changes):
+    """Turns doc values back on where `changes` says; returns the fields changed."""
     changed = []
 
-    def field(path):
-        props = properties
-        parts = path.split(".")
-        for part in parts[:-1]:
-            props = props.get(part, {}).get("properties", {})
-        return props.get(parts[-1])
-
-    if "lookup ids" in changes:
-        for path in LOOKUP_ONLY:
-            mapping = field(path)
-            if mapping and mapping.get("type") == "keyword":
-                mapping["doc_values"] = False
+    def walk(props, prefix):
+        for name, mapping in props.items():
+            path = f"{prefix}{name}"
+            if "properties" in mapping:
+                walk(mapping["properties"], f"{path}.")
+            kind = mapping.get("type")
+            if mapping.get("doc_values") is False and (
+                    ("identifiers" in changes and kind == "keyword")
+                    or ("free-shaped" in changes and kind == "flattened")):
+                del mapping["doc_values"]
                 changed.append(path)
-    if "free-shaped" in changes:
-        # Elasticsearch's flattened takes doc_values; OpenSearch's flat_object takes no parameters.
-        for name, mapping in properties.items():
-            if mapping.get("type") == "flattened":
-                mapping["doc_values"] = False
-                changed.append(name)
+
+    walk(properties, "")
     return changed
 
 
 def template_variant(node, prefix, settings, changes=()):
-    """Rewrites the events template `setup` installed for `prefix` with extra
-    index settings and fewer doc values; returns the fields changed."""
+    """Rewrites the events template `setup` installed for `prefix` with other
+    index settings and more doc values; returns the fields changed."""
     name = f"{prefix}-events"
     entry = node.get(f"/_index_template/{name}")["index_templates"][0]["index_template"]
     entry["template"].setdefault("settings", {}).setdefault("index", {}).update(settings)
-    changed = without_doc_values(entry["template"]["mappings"]["properties"], changes)
+    changed = with_doc_values(entry["template"]["mappings"]["properties"], changes)
     # What GET adds and PUT refuses (OpenSearch's created_date, ...).
     entry = {k: v for k, v in entry.items() if k in ("index_patterns", "template", "priority", "version", "_meta")}
     node.ctx.http_json("PUT", f"{node.url}/_index_template/{name}", json.dumps(entry).encode())
@@ -170,7 +189,54 @@ def fixture_objects(ctx):
     return sorted(p for p in root.rglob("*.json.gz") if "/CloudTrail/" in str(p))
 
 
-def run_node(ctx, name, files, total, table, log_dir):
+def month_rows(ctx, node, env, month, table):
+    """The headline ingest over a month of daily indices, its storage, and
+    the query latency over it (bench/latency.py)."""
+    files, total = month
+    prefix = "bench-month"
+    run_env = dict(env, TRAILSEARCH_INDEX_PREFIX=prefix)
+    ctx.subprocess.run([str(ctx.TRAILSEARCH), "setup"], env=run_env, check=True, stdout=ctx.subprocess.DEVNULL)
+    records = total["records"]
+    ctx.log(f"{node.name}: {records:,} events over {latency.DAYS} daily indices")
+    argv = [str(ctx.TRAILSEARCH), "ingest", "--report", "json", *map(str, files)]
+    run = load(ctx, node, argv, run_env, f"{prefix}-*", records)
+    report = run["output"]
+    run["ok"] = run["code"] == 0 and report.get("indexed") == records and run["docs"] == records
+    if not run["ok"]:
+        run["problem"] = f"exit {run['code']}, report {report}, {run['docs']} documents, expected {records}"
+    summary = {"records": records, "json_bytes": total["json_bytes"]}
+    table.add(f"{node.name}: trailsearch ingest, {latency.DAYS} daily indices", run=run, summary=summary,
+              result=f"node CPU {run['node_cpu_s']:.1f} s; {run['bytes_per_event']:.0f} B/event stored "
+                     f"after merging", target="info")
+    # The planted events the questions find, beside the month.
+    fixtures = ctx.subprocess.run([str(ctx.TRAILSEARCH), "ingest", "--report", "json",
+                                   str(ctx.ROOT / "tests" / "fixtures" / "cloudtrail")],
+                                  env=run_env, capture_output=True, text=True)
+    planted = ctx.last_json_line(fixtures.stdout) or {}
+    if planted.get("failed_events", 1) != 0 or not planted.get("indexed"):
+        raise RuntimeError(f"ingest of the fixtures: exit {fixtures.returncode}, {planted}: {fixtures.stderr[-500:]}")
+    node.post(f"/{prefix}-*/_refresh")
+    ctx.log(f"{node.name}: query latency, {latency.WARM_RUNS} warm runs, then a cold one after a restart")
+    flavour = "elasticsearch" if node.name.startswith("elasticsearch") else "opensearch"
+    result = latency.run(ctx, node, run_env, prefix, flavour, lambda: node.restart(f"{prefix}-*"))
+    cold_note = "cold after restart" + ("" if result["page_cache_dropped"] else " (page cache kept)")
+    for label, row in result["queries"].items():
+        if label.startswith("question"):
+            target = latency.TARGET_QUESTION_MS
+        elif label.startswith(("view:", "map:")):
+            target = latency.TARGET_AGGREGATION_MS
+        else:
+            target = None
+        hits = f"; {row['node']['hits']:,} hits" if row["node"] else ""
+        table.add(f"{node.name}: {label}",
+                  result=f"p50 {row['p50_ms']:.0f} ms, p95 {row['p95_ms']:.0f} ms, {cold_note} "
+                         f"{row['cold_ms']:.0f} ms{hits}",
+                  target=f"p95 < {target} ms" if target else "info",
+                  ok=row["p95_ms"] < target if target else None)
+    return {"ingest": run, "fixtures": planted, "latency": result}
+
+
+def run_node(ctx, name, files, total, table, log_dir, month=None, bill=False):
     ctx.log(f"{name}: starting")
     node = Node(ctx, name, log_dir)
     rows = {"start_s": node.seconds}
@@ -229,6 +295,31 @@ def run_node(ctx, name, files, total, table, log_dir):
         fixtures = fixture_objects(ctx)
         fix = loader("bench-fix", template=False, objects=fixtures, expected=None)
         rows.update(trailsearch=ts, python=py, dynamic=dyn, variants=variants, fixtures_dynamic=fix["output"])
+
+        if bill:
+            ctx.log(f"{name}: the Lambda bill: both loaders at Lambda's CPU shares")
+            subset, expected = files, records
+            run_env = setup("bench-lambda")
+            # As the SAM template's function sends them.
+            ts_env = dict(run_env, TRAILSEARCH_GZIP_REQUESTS="false")
+
+            def ts_ok(run):
+                got = run["output"].get("indexed")
+                return None if run["code"] == 0 and got == expected else f"exit {run['code']}, indexed {got} of {expected}"
+
+            def py_ok(run):
+                out = run["output"]
+                done = out.get("indexed", 0) + out.get("errors", 0)
+                return None if run["code"] == 0 and done == expected else f"exit {run['code']}, {out} of {expected}"
+
+            ts_argv = [str(ctx.TRAILSEARCH), "ingest", "--report", "json", *map(str, subset)]
+            rows["lambda"] = lambda_bill.run(ctx, node, subset, expected, {
+                "trailsearch": (ts_argv, ts_env, ts["rss_mib"], ts_ok, [lambda_bill.MB_PER_VCPU]),
+                "reference loader": (loader_argv(ctx, node.url, subset), run_env, py["rss_mib"], py_ok, []),
+            }, table)
+
+        if month:
+            rows["month"] = month_rows(ctx, node, env, month, table)
     finally:
         node.stop()
 
@@ -259,16 +350,16 @@ def run_node(ctx, name, files, total, table, log_dir):
               f"({ts['bytes_per_event']:.0f} / {dyn['bytes_per_event']:.0f} B/event)",
               target=f"<= {TARGET_STORAGE}x", ok=storage <= TARGET_STORAGE)
     for label, run in rows["variants"].items():
-        saved = ts["bytes_per_event"] - run["bytes_per_event"]
-        table.add(f"{name}: storage, template + {label}", run=run, summary=summary,
-                  result=f"{run['bytes_per_event']:.0f} B/event (saves {saved:.0f}), "
+        saved = run["bytes_per_event"] - ts["bytes_per_event"]
+        table.add(f"{name}: storage, shipped template with {label}", run=run, summary=summary,
+                  result=f"{run['bytes_per_event']:.0f} B/event (the choice saves {saved:.0f}), "
                          f"{run['bytes_per_event'] / dyn['bytes_per_event']:.2f}x dynamic; "
                          f"fields changed: {run['changed'] or 'none'}", target="info")
     return rows
 
 
 def main(ctx, args, out_dir, table, results):
-    files, total = generate_set(ctx, out_dir, args.real_events, args.seed)
+    files, total, _ = generate_set(ctx, out_dir, args.real_events, args.seed)
     ctx.log(f"{len(files)} objects, {total['records']:,} events, {total['json_bytes'] / total['records']:.0f} B "
             f"JSON and {total['compressed_bytes'] / total['records']:.0f} B gzip per event")
     results["real"] = {"events": total, "objects": len(files), "replicas": 0, "nodes": {}}
@@ -276,6 +367,38 @@ def main(ctx, args, out_dir, table, results):
               f"{total['json_bytes'] / total['records']:.0f} B JSON, "
               f"{total['compressed_bytes'] / total['records']:.0f} B gzip per event; replicas 0",
               target="info")
-    for name in NODES:
-        results["real"]["nodes"][name] = run_node(ctx, name, files, total, table, out_dir)
+    month = None
+    if args.real_month_events:
+        per_day = -(-args.real_month_events // latency.DAYS)
+        month_files, month_total = [], {"records": 0, "json_bytes": 0, "compressed_bytes": 0}
+        for n, day in enumerate(latency.days()):
+            day_files, day_total, _ = generate_set(ctx, out_dir, per_day, 1000 * (n + 1), day)
+            month_files += day_files
+            for key in month_total:
+                month_total[key] += day_total[key]
+        month = (month_files, month_total)
+        results["real"]["month"] = dict(month_total, objects=len(month_files), days=latency.DAYS)
+        table.add("real: month of events", result=f"{month_total['records']:,} in {len(month_files)} objects over "
+                  f"{latency.DAYS} days; {month_total['json_bytes'] / month_total['records']:.0f} B JSON, "
+                  f"{month_total['compressed_bytes'] / month_total['records']:.0f} B gzip per event", target="info")
+    for n, name in enumerate(NODES):
+        # The Lambda bill is the client's: measured against the first node only.
+        results["real"]["nodes"][name] = run_node(ctx, name, files, total, table, out_dir, month, bill=n == 0)
+    results["real"]["sizing"] = sizing_tables(results["real"])
     return 0
+
+
+def sizing_tables(real):
+    """The sizing tables, from the month's storage and rate on each engine and
+    the Lambda's GB-s per event, where the run measured them."""
+    first = real["nodes"][NODES[0]].get("lambda")
+    best = first and first["loaders"]["trailsearch"]["best"]
+    if not best or "month" not in real:
+        return ""
+    out = []
+    for name, rows in real["nodes"].items():
+        ingest = rows["month"]["ingest"]
+        out.append(sizing.table(name, ingest["bytes_per_event"], best["gb_s"] / first["events"],
+                                first["price_gb_s"], first["price_request"], first["records_per_object"],
+                                ingest["docs"] / ingest["wall_s"]))
+    return "\n\n".join(out)

@@ -19,7 +19,8 @@ use crate::rng::{mix, uuid_of, Rng};
 pub const ACCOUNT: &str = "111122223333";
 /// The region of every record.
 pub const REGION: &str = "us-east-1";
-/// The UTC day every `eventTime` falls on (so one daily index).
+/// The UTC day every `eventTime` falls on unless another is asked for (so
+/// one daily index per object).
 pub const DAY: &str = "2026-11-20";
 /// The probability that a call fails (`errorCode`/`errorMessage`).
 pub const ERROR_RATE: f64 = 0.065;
@@ -74,13 +75,14 @@ impl<W: Write> Write for Counting<W> {
 /// adding records until the compressed output reaches `target_bytes`.
 /// Records are generated on a second thread while this one compresses (the
 /// two cost about the same), so the output is the same as a serial run's.
-pub fn write_object<W: Write>(out: W, seed: u64, target_bytes: u64) -> io::Result<Summary> {
+/// Every `eventTime` falls on `day` (`YYYY-MM-DD`).
+pub fn write_object<W: Write>(out: W, seed: u64, target_bytes: u64, day: &str) -> io::Result<Summary> {
     let expected = (target_bytes * EXPECTED_RATIO / EXPECTED_RECORD_BYTES).max(1);
     // Batches of records: the bytes and each record's length.
     let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, Vec<usize>)>(4);
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            let mut gen = Generator::new(seed, expected);
+            let mut gen = Generator::new(seed, expected, day);
             loop {
                 let mut bytes = Vec::with_capacity(512 * 1024);
                 let mut lengths = Vec::with_capacity(400);
@@ -367,6 +369,8 @@ pub struct Generator {
     objects: Vec<String>,
     /// `botocore-session-N` names of role sessions.
     sessions: Vec<String>,
+    /// The UTC day of every `eventTime`, `YYYY-MM-DD`.
+    day: String,
     /// Calls come in bursts (a `terraform plan`, a console page, a job):
     /// the current burst's principal, service, and calls left in it.
     burst: (usize, &'static str, u64),
@@ -374,8 +378,9 @@ pub struct Generator {
 
 impl Generator {
     /// A generator whose records spread over one day if there are about
-    /// `expected_records` of them (more stay at the day's last second).
-    pub fn new(seed: u64, expected_records: u64) -> Self {
+    /// `expected_records` of them (more stay at the day's last second);
+    /// `day` is `YYYY-MM-DD`.
+    pub fn new(seed: u64, expected_records: u64, day: &str) -> Self {
         let mut rng = Rng::new(seed);
         let ids = |rng: &mut Rng, prefix: &str, n: usize| -> Vec<String> {
             (0..n).map(|_| format!("{prefix}{}", rng.hex(17))).collect()
@@ -390,7 +395,7 @@ impl Generator {
         let objects = (0..400)
             .map(|_| {
                 format!(
-                    "{}/2026/11/20/{}.{}",
+                    "{}/{}/{}.{}",
                     rng.pick_str(&[
                         "uploads",
                         "exports/daily",
@@ -398,6 +403,7 @@ impl Generator {
                         "thumbnails/320x240",
                         "invoices"
                     ]),
+                    day.replace('-', "/"),
                     rng.hex(16),
                     rng.pick_str(&["json", "parquet", "png", "pdf", "csv.gz"])
                 )
@@ -406,7 +412,7 @@ impl Generator {
         let sessions = (0..50)
             .map(|_| format!("botocore-session-{}", rng.range(1_795_600_000, 1_795_690_000)))
             .collect();
-        let principals = principals(&mut rng);
+        let principals = principals(&mut rng, day);
         Generator {
             id_base: rng.next_u64(),
             principal_weights: principals.iter().map(|p| p.weight).collect(),
@@ -425,6 +431,7 @@ impl Generator {
             objects,
             sessions,
             burst: (0, "", 0),
+            day: day.to_string(),
         }
     }
 
@@ -435,7 +442,13 @@ impl Generator {
 
     fn time(&self) -> String {
         let secs = ((self.n as f64 * self.step) as u64).min(86_399);
-        format!("{DAY}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+        format!(
+            "{}T{:02}:{:02}:{:02}Z",
+            self.day,
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        )
     }
 
     /// A unique UUID-shaped ID: `mix` is a bijection, so distinct record
@@ -1104,7 +1117,7 @@ fn public_ips(rng: &mut Rng, n: usize) -> Vec<String> {
 }
 
 /// The account's principals, with weights that make automation dominate.
-fn principals(rng: &mut Rng) -> Vec<Principal> {
+fn principals(rng: &mut Rng, day: &str) -> Vec<Principal> {
     let mut out = Vec::new();
     let users: &[(&str, u32, &[&'static str], bool)] = &[
         ("alice", 30, &[CONSOLE, CLI_MAC], true),
@@ -1124,7 +1137,7 @@ fn principals(rng: &mut Rng) -> Vec<Principal> {
                 J::O(f) => f,
                 other => vec![("identity", other)],
             };
-            fields.push(("sessionContext", obj! {"attributes" => obj! {"creationDate" => format!("{DAY}T08:{:02}:{:02}Z", rng.below(60), rng.below(60)), "mfaAuthenticated" => "true"}}));
+            fields.push(("sessionContext", obj! {"attributes" => obj! {"creationDate" => format!("{day}T08:{:02}:{:02}Z", rng.below(60), rng.below(60)), "mfaAuthenticated" => "true"}}));
             J::O(fields)
         } else {
             identity
@@ -1198,7 +1211,7 @@ fn principals(rng: &mut Rng) -> Vec<Principal> {
                 "sessionContext" => obj! {"sessionIssuer" => obj! {"type" => "Role", "principalId" => role_id,
                     "arn" => format!("arn:aws:iam::{ACCOUNT}:role/{role}"), "accountId" => ACCOUNT, "userName" => role},
                     "webIdFederationData" => obj! {},
-                    "attributes" => obj! {"creationDate" => format!("{DAY}T{:02}:{:02}:{:02}Z", rng.below(24), rng.below(60), rng.below(60)),
+                    "attributes" => obj! {"creationDate" => format!("{day}T{:02}:{:02}:{:02}Z", rng.below(24), rng.below(60), rng.below(60)),
                         "mfaAuthenticated" => if console { "true" } else { "false" }}},
             };
             let ips = if agents == [CFN] {
@@ -1222,7 +1235,7 @@ fn principals(rng: &mut Rng) -> Vec<Principal> {
     "accessKeyId" => format!("ASIA{}", rng.upper(16)),
     "sessionContext" => obj! {"sessionIssuer" => obj! {"type" => "IAMUser", "principalId" => format!("AIDA{}", rng.upper(17)),
         "arn" => format!("arn:aws:iam::{ACCOUNT}:user/broker"), "accountId" => ACCOUNT, "userName" => "broker"},
-        "webIdFederationData" => obj! {}, "attributes" => obj! {"creationDate" => format!("{DAY}T07:15:00Z"), "mfaAuthenticated" => "false"}}};
+        "webIdFederationData" => obj! {}, "attributes" => obj! {"creationDate" => format!("{day}T07:15:00Z"), "mfaAuthenticated" => "false"}}};
     out.push(Principal {
         identity: fed.to_text().into(),
         class: Class::Human,
@@ -1234,7 +1247,7 @@ fn principals(rng: &mut Rng) -> Vec<Principal> {
     });
     let root = obj! {"type" => "Root", "principalId" => ACCOUNT, "arn" => format!("arn:aws:iam::{ACCOUNT}:root"),
     "accountId" => ACCOUNT, "accessKeyId" => format!("ASIA{}", rng.upper(16)),
-    "sessionContext" => obj! {"attributes" => obj! {"creationDate" => format!("{DAY}T06:02:11Z"), "mfaAuthenticated" => "true"}}};
+    "sessionContext" => obj! {"attributes" => obj! {"creationDate" => format!("{day}T06:02:11Z"), "mfaAuthenticated" => "true"}}};
     out.push(Principal {
         identity: root.to_text().into(),
         class: Class::Root,
@@ -1254,7 +1267,7 @@ mod tests {
 
     fn object(seed: u64, bytes: u64) -> (Vec<u8>, Summary) {
         let mut out = Vec::new();
-        let summary = write_object(&mut out, seed, bytes).unwrap();
+        let summary = write_object(&mut out, seed, bytes, DAY).unwrap();
         (out, summary)
     }
 

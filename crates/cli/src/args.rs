@@ -223,6 +223,9 @@ pub struct ClusterArgs {
     // 0, false, no, off (any case) and empty mean false, as for other tools.
     #[arg(long, global = true, env = "TRAILSEARCH_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
     pub insecure: bool,
+    /// Gzip request bodies: true or false [default: true; false costs the client less CPU and the link more bytes].
+    #[arg(long, global = true, env = "TRAILSEARCH_GZIP_REQUESTS", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub gzip_requests: Option<bool>,
     /// Replicas of each index [default: 1].
     #[arg(long, global = true, env = "TRAILSEARCH_REPLICAS", help_heading = "Indexing")]
     pub replicas: Option<u32>,
@@ -288,6 +291,7 @@ impl ClusterArgs {
                 .transpose()?,
             ca_cert: self.ca_cert.clone(),
             insecure: self.insecure,
+            gzip_requests: self.gzip_requests.unwrap_or(d.gzip_requests),
             replicas: self.replicas.unwrap_or(d.replicas),
             flavour: self.flavour,
             timeout: self.timeout.unwrap_or(d.timeout),

@@ -77,6 +77,10 @@ pub struct Settings {
     pub ca_cert: Option<PathBuf>,
     /// `TRAILSEARCH_INSECURE`.
     pub insecure: bool,
+    /// `TRAILSEARCH_GZIP_REQUESTS`: gzip request bodies. Fewer bytes on a
+    /// slow link, at a fifth of the client's CPU (`scripts/bench --real`), so
+    /// the Lambda beside its cluster turns it off.
+    pub gzip_requests: bool,
     /// `TRAILSEARCH_REPLICAS`.
     pub replicas: u32,
     /// `TRAILSEARCH_FLAVOUR`: `None` detects it from `GET /`.
@@ -112,6 +116,7 @@ impl std::fmt::Debug for Settings {
             .field("aws_sigv4", &self.aws_sigv4)
             .field("ca_cert", &self.ca_cert)
             .field("insecure", &self.insecure)
+            .field("gzip_requests", &self.gzip_requests)
             .field("replicas", &self.replicas)
             .field("flavour", &self.flavour)
             .field("bulk", &self.bulk)
@@ -139,6 +144,7 @@ impl Default for Settings {
             aws_sigv4: None,
             ca_cert: None,
             insecure: false,
+            gzip_requests: true,
             replicas: 1,
             flavour: None,
             bulk: BatchLimits::default(),
@@ -296,6 +302,12 @@ impl Settings {
             ca_cert: var("TRAILSEARCH_CA_CERT").map(PathBuf::from),
             insecure: parsed("TRAILSEARCH_INSECURE", var("TRAILSEARCH_INSECURE"), parse_bool)?
                 .unwrap_or(false),
+            gzip_requests: parsed(
+                "TRAILSEARCH_GZIP_REQUESTS",
+                var("TRAILSEARCH_GZIP_REQUESTS"),
+                parse_bool,
+            )?
+            .unwrap_or(d.gzip_requests),
             replicas: replicas.unwrap_or(d.replicas),
             flavour: parsed("TRAILSEARCH_FLAVOUR", var("TRAILSEARCH_FLAVOUR"), parse_flavour)?,
             bulk: BatchLimits {
@@ -445,7 +457,8 @@ impl Settings {
             ca_cert,
             insecure: self.insecure,
             timeout: self.timeout,
-            gzip_above: 1024,
+            // Bodies this small gain nothing from gzip.
+            gzip_above: if self.gzip_requests { 1024 } else { usize::MAX },
         })?)
     }
 
@@ -534,7 +547,9 @@ mod tests {
             (s.timeout, s.max_retry_time),
             (Duration::from_secs(30), Duration::from_secs(300))
         );
+        assert!(s.gzip_requests);
         let s = Settings::from_lookup(lookup(&[
+            ("TRAILSEARCH_GZIP_REQUESTS", "false"),
             ("TRAILSEARCH_GRANULARITY", "month"),
             ("TRAILSEARCH_BULK_BYTES", "1MiB"),
             ("TRAILSEARCH_MAX_RETRY_TIME", "2m"),
@@ -544,6 +559,7 @@ mod tests {
             ("TRAILSEARCH_EXCLUDE", "eventName:Describe*,readOnly:true"),
         ]))
         .unwrap();
+        assert!(!s.gzip_requests);
         assert_eq!(s.exclude.len(), 2);
         assert_eq!(s.event_filter().exclude[1].path, "readOnly");
         assert_eq!(s.granularity, Granularity::Month);
@@ -577,6 +593,11 @@ mod tests {
         let err = Settings::from_lookup(lookup(&[("TRAILSEARCH_TIMEOUT", "soon")])).unwrap_err();
         assert!(
             err.to_string().starts_with("TRAILSEARCH_TIMEOUT=\"soon\""),
+            "{err}"
+        );
+        let err = Settings::from_lookup(lookup(&[("TRAILSEARCH_GZIP_REQUESTS", "maybe")])).unwrap_err();
+        assert!(
+            err.to_string().starts_with("TRAILSEARCH_GZIP_REQUESTS=\"maybe\""),
             "{err}"
         );
         let err = Settings::from_lookup(lookup(&[

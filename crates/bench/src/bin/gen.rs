@@ -1,4 +1,4 @@
-//! `trailsearch-bench-gen OUT.json.gz TARGET_MB [--seed N]`: writes one
+//! `trailsearch-bench-gen OUT.json.gz TARGET_MB [--seed N] [--day YYYY-MM-DD]`: writes one
 //! realistic CloudTrail log object of about TARGET_MB MiB compressed and
 //! prints `{"records","json_bytes","compressed_bytes","avg_record_bytes","compression_ratio"}`.
 
@@ -20,6 +20,15 @@ struct Args {
     /// Same seed, same bytes.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// The UTC day every eventTime falls on.
+    #[arg(long, default_value = trailsearch_bench::gen::DAY, value_parser = parse_day)]
+    day: String,
+}
+
+fn parse_day(text: &str) -> Result<String, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|day| day.format("%Y-%m-%d").to_string())
+        .map_err(|e| format!("{text:?} is not a day YYYY-MM-DD: {e}"))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -30,7 +39,7 @@ fn main() -> anyhow::Result<()> {
     let target = (args.target_mb * 1024.0 * 1024.0) as u64;
     let file = File::create(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    let summary = trailsearch_bench::gen::write_object(&mut out, args.seed, target)
+    let summary = trailsearch_bench::gen::write_object(&mut out, args.seed, target, &args.day)
         .with_context(|| format!("cannot write {}", args.out.display()))?;
     out.flush()
         .with_context(|| format!("cannot write {}", args.out.display()))?;
