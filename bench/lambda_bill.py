@@ -11,9 +11,10 @@ unconstrained run instead: CPU seconds / share + (wall - CPU seconds), and the
 row says "model".
 
 Both load the whole indexing set, trailsearch as the SAM template's function
-does (TRAILSEARCH_GZIP_REQUESTS=false). trailsearch runs at the smallest size that holds its peak RSS and at one full
-vCPU (its requests overlap, so more CPU can cost less waiting), the cheaper
-counts; the loader at the smallest size that holds its peak RSS. Price:
+does (TRAILSEARCH_GZIP_REQUESTS=false). Each runs at every size from the one just above its unconstrained peak RSS
+to the one with RSS_HEADROOM (a run the memory limit kills is left out), and
+trailsearch at one full vCPU too (its requests overlap, so more CPU can cost
+less waiting); the cheapest run that completed counts. Price:
 PRICE_GB_S per GB-second and PRICE_REQUEST per invocation (Lambda's published
 x86 price in us-east-1, first tier), one invocation per object of
 RECORDS_PER_OBJECT records (a busy account's 5-minute file).
@@ -30,6 +31,7 @@ RECORDS_PER_OBJECT = 300
 RSS_HEADROOM = 1.25
 
 CGROUP = Path("/sys/fs/cgroup")
+QUOTA_POSSIBLE = os.access(CGROUP / "cpu", os.W_OK) and os.access(CGROUP / "memory", os.W_OK)
 
 
 class Quota:
@@ -71,6 +73,15 @@ def size_for(rss_mib):
     return next((m for m in SIZES_MB if m >= rss_mib * RSS_HEADROOM), SIZES_MB[-1])
 
 
+def candidates(rss_mib, extra, quota):
+    """The sizes to run: under a memory limit, every size from the one just
+    above the unconstrained peak RSS to the one with headroom (a run that
+    does not fit fails and is left out); without one, the size with headroom."""
+    top = size_for(rss_mib)
+    low = [m for m in SIZES_MB if rss_mib <= m <= top] if quota else [top]
+    return sorted({*low, top, *extra})
+
+
 def billed(ctx, argv, env, memory_mb, check):
     """One run at `memory_mb`: billed seconds, GB-s, and how they were found."""
     quota = Quota.open(memory_mb)
@@ -101,7 +112,7 @@ def run(ctx, node, files, events, loaders, table):
     rows = {}
     for label, (argv, env, rss, check, extra) in loaders.items():
         tried = []
-        for memory_mb in sorted({size_for(rss), *extra}):
+        for memory_mb in candidates(rss, extra, QUOTA_POSSIBLE):
             row = billed(ctx, argv, env, memory_mb, check)
             tried.append(row)
             node.delete("bench-lambda-*")

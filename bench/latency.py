@@ -188,8 +188,9 @@ class Queries:
         return out
 
 
-def run(ctx, node, env, prefix, flavour, restart):
-    """Warm p50/p95 over WARM_RUNS runs, then one cold run after `restart()`."""
+def run(ctx, node, env, prefix, flavour, restart=None):
+    """Warm p50/p95 over WARM_RUNS runs, then, given `restart()`, one cold
+    run after it."""
     queries = Queries(ctx, node, env, prefix, flavour)
     warm = {label: [] for label in queries.labels()}
     answers = {}
@@ -198,12 +199,12 @@ def run(ctx, node, env, prefix, flavour, restart):
         for label, (ms, answer) in queries.once().items():
             warm[label].append(ms)
             answers[label] = answer
-    dropped = restart()
-    cold = {label: ms for label, (ms, _) in queries.once().items()}
+    dropped = restart() if restart else None
+    cold = {label: ms for label, (ms, _) in queries.once().items()} if restart else {}
     rows = {}
     for label, times in warm.items():
         rows[label] = {"p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95),
-                       "cold_ms": cold[label], "node": answers[label]}
+                       "cold_ms": cold.get(label), "node": answers[label]}
     return {"queries": rows, "warm_runs": WARM_RUNS, "page_cache_dropped": dropped}
 
 

@@ -233,7 +233,35 @@ def month_rows(ctx, node, env, month, table):
                          f"{row['cold_ms']:.0f} ms{hits}",
                   target=f"p95 < {target} ms" if target else "info",
                   ok=row["p95_ms"] < target if target else None)
-    return {"ingest": run, "fixtures": planted, "latency": result}
+    node.delete(f"{prefix}-*")
+    monthly = monthly_latency(ctx, node, env, files, flavour, table)
+    return {"ingest": run, "fixtures": planted, "latency": result, "monthly": monthly}
+
+
+def monthly_latency(ctx, node, env, files, flavour, table):
+    """The same month in one monthly index (`--granularity month`), warm:
+    what the sizing table's granularity advice buys."""
+    prefix = "bench-monthly"
+    run_env = dict(env, TRAILSEARCH_INDEX_PREFIX=prefix, TRAILSEARCH_GRANULARITY="month")
+    ctx.subprocess.run([str(ctx.TRAILSEARCH), "setup"], env=run_env, check=True, stdout=ctx.subprocess.DEVNULL)
+    for objects in (files, [ctx.ROOT / "tests" / "fixtures" / "cloudtrail"]):
+        ctx.subprocess.run([str(ctx.TRAILSEARCH), "ingest", *map(str, objects)], env=run_env,
+                           stdout=ctx.subprocess.DEVNULL, stderr=ctx.subprocess.DEVNULL)
+    node.stored(f"{prefix}-*")
+    ctx.log(f"{node.name}: query latency over one monthly index, {latency.WARM_RUNS} warm runs")
+    result = latency.run(ctx, node, run_env, prefix, flavour)
+    rows = result["queries"]
+    for label, row in rows.items():
+        if label.startswith(("question", "trace")):
+            table.add(f"{node.name}: {label}, one monthly index",
+                      result=f"p50 {row['p50_ms']:.0f} ms, p95 {row['p95_ms']:.0f} ms", target="info")
+    for kind, prefixes in (("saved search", ("saved search:",)), ("view", ("view:", "map:"))):
+        slowest = max((label for label in rows if label.startswith(prefixes)), key=lambda l: rows[l]["p95_ms"])
+        table.add(f"{node.name}: slowest {kind}, one monthly index",
+                  result=f"{slowest}: p50 {rows[slowest]['p50_ms']:.0f} ms, p95 {rows[slowest]['p95_ms']:.0f} ms",
+                  target="info")
+    node.delete(f"{prefix}-*")
+    return result
 
 
 def run_node(ctx, name, files, total, table, log_dir, month=None, bill=False):

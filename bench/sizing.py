@@ -29,9 +29,10 @@ def table(engine, bytes_per_event, gb_s_per_event, price_gb_s, price_request, re
           events_per_second):
     lines = [f"Sizing on {engine} ({bytes_per_event:.0f} bytes per event stored, merged; {REPLICAS} replica; "
              f"the Lambda at {gb_s_per_event * 1e6:.1f} GB-s per million events):", "",
-             "| events/day | daily index (primaries) | 90 days with replica | 1 year with replica "
-             "| granularity | shards per year (primary + replica) | Lambda GB-s / month | Lambda $ / month |",
-             "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |"]
+             "| events/day | a day's events (primaries) | 90 days with replica | 1 year with replica "
+             "| granularity | one index's shard | shards per year (primary + replica) | Lambda GB-s / month "
+             "| Lambda $ / month |",
+             "| ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
     for events in EVENTS_PER_DAY:
         daily = bytes_per_event * events
         copies = 1 + REPLICAS
@@ -40,8 +41,10 @@ def table(engine, bytes_per_event, gb_s_per_event, price_gb_s, price_request, re
         month_events = events * 30
         gb_s = gb_s_per_event * month_events
         dollars = gb_s * price_gb_s + month_events / records_per_object * price_request
+        shard = daily * (30 if choice == "month" else 1)
+        over = f" (over {SHARD_MAX_GB} GB)" if shard > SHARD_MAX_GB * 1e9 else ""
         lines.append(f"| {events:,} | {gb(daily)} | {gb(daily * 90 * copies)} | {gb(daily * 365 * copies)} "
-                     f"| {choice} | {shards:,} | {gb_s:,.0f} | ${dollars:,.2f} |")
+                     f"| {choice} | {gb(shard)}{over} | {shards:,} | {gb_s:,.0f} | ${dollars:,.2f} |")
     lines += ["", f"Indexing rate of N nodes, projected (not measured) from one 2-core node's "
                   f"{events_per_second:,.0f} events/s with the client on the same cores, times "
                   f"{SCALING} per node, halved by the replica:", "",
