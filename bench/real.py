@@ -136,6 +136,18 @@ def load(ctx, node, argv, env, pattern, expected):
     return run
 
 
+def ingest(ctx, node, files, env, prefix, records):
+    """`trailsearch ingest` of `files` into `prefix`, measured; ok when every
+    record was indexed and stored."""
+    argv = [str(ctx.TRAILSEARCH), "ingest", "--report", "json", *map(str, files)]
+    run = load(ctx, node, argv, env, f"{prefix}-*", records)
+    report = run["output"]
+    run["ok"] = run["code"] == 0 and report.get("indexed") == records and run["docs"] == records
+    if not run["ok"]:
+        run["problem"] = f"exit {run['code']}, report {report}, {run['docs']} documents, expected {records}"
+    return run
+
+
 # Template variants measured for storage, each undoing one of the shipped
 # template's choices to show what it saves: (label, index settings, what to
 # change in the mappings).
@@ -198,12 +210,7 @@ def month_rows(ctx, node, env, month, table):
     ctx.subprocess.run([str(ctx.TRAILSEARCH), "setup"], env=run_env, check=True, stdout=ctx.subprocess.DEVNULL)
     records = total["records"]
     ctx.log(f"{node.name}: {records:,} events over {latency.DAYS} daily indices")
-    argv = [str(ctx.TRAILSEARCH), "ingest", "--report", "json", *map(str, files)]
-    run = load(ctx, node, argv, run_env, f"{prefix}-*", records)
-    report = run["output"]
-    run["ok"] = run["code"] == 0 and report.get("indexed") == records and run["docs"] == records
-    if not run["ok"]:
-        run["problem"] = f"exit {run['code']}, report {report}, {run['docs']} documents, expected {records}"
+    run = ingest(ctx, node, files, run_env, prefix, records)
     summary = {"records": records, "json_bytes": total["json_bytes"]}
     table.add(f"{node.name}: trailsearch ingest, {latency.DAYS} daily indices", run=run, summary=summary,
               result=f"node CPU {run['node_cpu_s']:.1f} s; {run['bytes_per_event']:.0f} B/event stored "
@@ -283,12 +290,7 @@ def run_node(ctx, name, files, total, table, log_dir, month=None, bill=False):
         def trailsearch(prefix, variant=None):
             run_env = setup(prefix, variant)
             changed = run_env.pop("changed", "")
-            argv = [str(ctx.TRAILSEARCH), "ingest", "--report", "json", *map(str, files)]
-            run = load(ctx, node, argv, run_env, f"{prefix}-*", records)
-            report = run["output"]
-            run["ok"] = run["code"] == 0 and report.get("indexed") == records and run["docs"] == records
-            if not run["ok"]:
-                run["problem"] = f"exit {run['code']}, report {report}, {run['docs']} documents, expected {records}"
+            run = ingest(ctx, node, files, run_env, prefix, records)
             run["changed"] = changed
             node.delete(f"{prefix}-*")
             return run

@@ -14,6 +14,7 @@ use flate2::{Compression, GzBuilder};
 
 use crate::json::{obj, J};
 use crate::rng::{mix, uuid_of, Rng};
+use crate::variety::{roughen, Odd, Variety};
 
 /// The account every record belongs to.
 pub const ACCOUNT: &str = "111122223333";
@@ -24,10 +25,6 @@ pub const REGION: &str = "us-east-1";
 pub const DAY: &str = "2026-11-20";
 /// The probability that a call fails (`errorCode`/`errorMessage`).
 pub const ERROR_RATE: f64 = 0.065;
-/// Expected compact bytes per record, to spread `eventTime` over the day.
-const EXPECTED_RECORD_BYTES: u64 = 1300;
-/// Expected gzip ratio, likewise.
-const EXPECTED_RATIO: u64 = 11;
 
 /// What one generated object holds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,14 +39,19 @@ pub struct Summary {
     pub avg_record_bytes: u64,
     /// `json_bytes / compressed_bytes`.
     pub compression_ratio: f64,
+    /// Records with a free-shaped leaf past Lucene's term limit.
+    pub long_leaf_records: u64,
+    /// Records with a string where an object belongs (degraded when shaped).
+    pub wrong_type_records: u64,
 }
 
 impl Summary {
     /// The one JSON line the generator prints.
     pub fn to_json(&self) -> String {
         format!(
-            "{{\"records\":{},\"json_bytes\":{},\"compressed_bytes\":{},\"avg_record_bytes\":{},\"compression_ratio\":{:.2}}}",
-            self.records, self.json_bytes, self.compressed_bytes, self.avg_record_bytes, self.compression_ratio
+            "{{\"records\":{},\"json_bytes\":{},\"compressed_bytes\":{},\"avg_record_bytes\":{},\"compression_ratio\":{:.2},\"long_leaf_records\":{},\"wrong_type_records\":{}}}",
+            self.records, self.json_bytes, self.compressed_bytes, self.avg_record_bytes, self.compression_ratio,
+            self.long_leaf_records, self.wrong_type_records
         )
     }
 }
@@ -75,21 +77,31 @@ impl<W: Write> Write for Counting<W> {
 /// adding records until the compressed output reaches `target_bytes`.
 /// Records are generated on a second thread while this one compresses (the
 /// two cost about the same), so the output is the same as a serial run's.
+/// Records generated together: their bytes, and each one's length and oddness.
+type Batch = (Vec<u8>, Vec<(usize, Odd)>);
+
 /// Every `eventTime` falls on `day` (`YYYY-MM-DD`).
-pub fn write_object<W: Write>(out: W, seed: u64, target_bytes: u64, day: &str) -> io::Result<Summary> {
-    let expected = (target_bytes * EXPECTED_RATIO / EXPECTED_RECORD_BYTES).max(1);
-    // Batches of records: the bytes and each record's length.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, Vec<usize>)>(4);
+pub fn write_object<W: Write>(
+    out: W,
+    seed: u64,
+    target_bytes: u64,
+    day: &str,
+    variety: Variety,
+) -> io::Result<Summary> {
+    let (record_bytes, ratio) = variety.expected();
+    let expected = (target_bytes * ratio / record_bytes).max(1);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut gen = Generator::new(seed, expected, day);
+            gen.variety = variety;
             loop {
                 let mut bytes = Vec::with_capacity(512 * 1024);
                 let mut lengths = Vec::with_capacity(400);
                 while bytes.len() < 480 * 1024 {
                     let start = bytes.len();
-                    gen.next_record(&mut bytes);
-                    lengths.push(bytes.len() - start);
+                    let odd = gen.next_record(&mut bytes);
+                    lengths.push((bytes.len() - start, odd));
                 }
                 // The receiver hangs up once the object is big enough.
                 if tx.send((bytes, lengths)).is_err() {
@@ -107,7 +119,7 @@ pub fn write_object<W: Write>(out: W, seed: u64, target_bytes: u64, day: &str) -
 fn compress<W: Write>(
     out: W,
     target_bytes: u64,
-    batches: &std::sync::mpsc::Receiver<(Vec<u8>, Vec<usize>)>,
+    batches: &std::sync::mpsc::Receiver<Batch>,
 ) -> io::Result<Summary> {
     let counting = Counting {
         inner: out,
@@ -117,6 +129,7 @@ fn compress<W: Write>(
     let mut json_bytes = 0u64;
     let mut record_bytes = 0u64;
     let mut records = 0u64;
+    let (mut long_leaf_records, mut wrong_type_records) = (0u64, 0u64);
     gz.write_all(b"{\"Records\":[")?;
     json_bytes += 12;
     'outer: while gz.get_ref().written < target_bytes {
@@ -124,7 +137,7 @@ fn compress<W: Write>(
             .recv()
             .map_err(|_| io::Error::other("the generator thread stopped"))?;
         let mut at = 0;
-        for len in lengths {
+        for (len, odd) in lengths {
             if gz.get_ref().written >= target_bytes {
                 break 'outer;
             }
@@ -135,6 +148,8 @@ fn compress<W: Write>(
             gz.write_all(&bytes[at..at + len])?;
             at += len;
             records += 1;
+            long_leaf_records += u64::from(odd.long_leaf);
+            wrong_type_records += u64::from(odd.wrong_type);
             record_bytes += len as u64;
             json_bytes += len as u64;
         }
@@ -149,6 +164,8 @@ fn compress<W: Write>(
         compressed_bytes: counting.written,
         avg_record_bytes: record_bytes / records.max(1),
         compression_ratio: json_bytes as f64 / counting.written.max(1) as f64,
+        long_leaf_records,
+        wrong_type_records,
     })
 }
 
@@ -371,6 +388,8 @@ pub struct Generator {
     sessions: Vec<String>,
     /// The UTC day of every `eventTime`, `YYYY-MM-DD`.
     day: String,
+    /// How varied the records are.
+    pub variety: Variety,
     /// Calls come in bursts (a `terraform plan`, a console page, a job):
     /// the current burst's principal, service, and calls left in it.
     burst: (usize, &'static str, u64),
@@ -432,6 +451,7 @@ impl Generator {
             sessions,
             burst: (0, "", 0),
             day: day.to_string(),
+            variety: Variety::Typical,
         }
     }
 
@@ -461,8 +481,9 @@ impl Generator {
         self.rng.pick(items).cloned().unwrap_or_default()
     }
 
-    /// Appends one record's compact JSON to `out`.
-    pub fn next_record(&mut self, out: &mut Vec<u8>) {
+    /// Appends one record's compact JSON to `out`; what it holds that no
+    /// template indexes as it is.
+    pub fn next_record(&mut self, out: &mut Vec<u8>) -> Odd {
         let mut e = &EVENTS[self.rng.weighted(&self.event_weights)];
         if self.burst.2 > 0 && self.rng.chance(0.6) {
             // Within a burst, calls mostly stay with one service.
@@ -607,8 +628,13 @@ impl Generator {
         if console && !console_login {
             fields.push(("sessionCredentialFromConsole", J::L("true")));
         }
+        let odd = match self.variety {
+            Variety::Real => roughen(&mut self.rng, ACCOUNT, &mut fields),
+            Variety::Typical => Odd::default(),
+        };
         J::O(fields).write(out);
         self.n += 1;
+        odd
     }
 
     fn choose_principal(&mut self, e: &Ev) -> usize {
@@ -1266,9 +1292,49 @@ mod tests {
     use std::collections::HashSet;
 
     fn object(seed: u64, bytes: u64) -> (Vec<u8>, Summary) {
+        varied(seed, bytes, Variety::Typical)
+    }
+
+    fn varied(seed: u64, bytes: u64, variety: Variety) -> (Vec<u8>, Summary) {
         let mut out = Vec::new();
-        let summary = write_object(&mut out, seed, bytes, DAY).unwrap();
+        let summary = write_object(&mut out, seed, bytes, DAY, variety).unwrap();
         (out, summary)
+    }
+
+    #[test]
+    fn real_variety_has_the_long_tail_the_large_and_the_odd_it_counts() {
+        let (gz, summary) = varied(7, 4 << 20, Variety::Real);
+        assert_eq!(varied(7, 4 << 20, Variety::Real).0, gz, "same seed, same bytes");
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let records = doc["Records"].as_array().unwrap();
+        assert_eq!(records.len() as u64, summary.records);
+        let sources: HashSet<&str> = records
+            .iter()
+            .map(|r| r["eventSource"].as_str().unwrap())
+            .collect();
+        assert!(sources.len() > 100, "{} services", sources.len());
+        let large = records.iter().filter(|r| r.to_string().len() > 32_766).count();
+        assert!(large > 0);
+        let long_leaf = records
+            .iter()
+            .filter(|r| {
+                r["requestParameters"]["templateBody"]
+                    .as_str()
+                    .is_some_and(|t| t.len() > 32_766)
+            })
+            .count() as u64;
+        let wrong_type = records
+            .iter()
+            .filter(|r| r["responseElements"] == "Success")
+            .count() as u64;
+        assert_eq!(
+            (long_leaf, wrong_type),
+            (summary.long_leaf_records, summary.wrong_type_records)
+        );
+        assert!(long_leaf > 0 && wrong_type > 0, "{summary:?}");
+        assert!((6.0..9.0).contains(&summary.compression_ratio), "{summary:?}");
     }
 
     #[test]

@@ -362,13 +362,12 @@ impl Shaper {
     /// The fast path, for the records that need no change: the original
     /// bytes with the added fields spliced in before the closing brace, with
     /// no document tree built. `None` sends the record down the slow path,
-    /// which decides and explains everything else. The compatible flavour
-    /// always takes the slow path (its text copies re-serialize anyway), and
-    /// so does any record long enough to hold a value past Lucene's term
-    /// limit (shorter ones cannot: a term is a path and a value, both taken
-    /// from the record).
+    /// which decides and explains everything else, among it a free-shaped
+    /// leaf past Lucene's term limit (the strict pass measures each). The
+    /// compatible flavour always takes the slow path (its text copies
+    /// re-serialize anyway).
     fn shape_clean(&self, original: &[u8], provenance: &Arc<Provenance>) -> Option<Shaped> {
-        if self.flavour == Flavour::Compatible || original.len() > MAX_TERM_BYTES {
+        if self.flavour == Flavour::Compatible {
             return None;
         }
         let clean = check_record(original).ok()?;
@@ -1070,12 +1069,14 @@ mod tests {
 
     fn scalar() -> impl Strategy<Value = Value> {
         prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            (-1e6f64..1e6).prop_map(Value::from),
-            "[a-z0-9 .:/\\\"é\n-]{0,12}".prop_map(Value::from),
-            Just(Value::from("203.0.113.7")),
+            10 => Just(Value::Null),
+            10 => any::<bool>().prop_map(Value::Bool),
+            10 => any::<i64>().prop_map(Value::from),
+            10 => (-1e6f64..1e6).prop_map(Value::from),
+            10 => "[a-z0-9 .:/\\\"é\n-]{0,12}".prop_map(Value::from),
+            10 => Just(Value::from("203.0.113.7")),
+            // Around Lucene's term limit, with the path's length either side of it.
+            1 => (MAX_TERM_BYTES - 40..MAX_TERM_BYTES).prop_map(|n| Value::from("x".repeat(n))),
         ]
     }
 
@@ -1143,6 +1144,41 @@ mod tests {
                     prop_assert_eq!(&*fast.document.original(), &*original);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn long_records_take_the_fast_path_unless_a_free_shaped_leaf_is_past_the_term_limit() {
+        let shaper = Shaper::new(
+            IndexNaming::new("cloudtrail", Granularity::Day).unwrap(),
+            Flavour::OpenSearch,
+        );
+        let provenance = Arc::new(Provenance::local("a.json"));
+        let items: Vec<Value> = (0..4000)
+            .map(|n| json!({"instanceId": format!("i-{n:012}")}))
+            .collect();
+        let big = json!({"eventTime": "2024-03-14T09:26:53Z", "eventID": "e1",
+            "responseElements": {"instancesSet": {"items": items}}, "userAgent": "x".repeat(40_000)});
+        let bytes = serde_json::to_vec(&big).unwrap();
+        assert!(bytes.len() > 2 * MAX_TERM_BYTES);
+        assert!(
+            shaper.shape_clean(&bytes, &provenance).is_some(),
+            "many short values: fast"
+        );
+
+        // path "requestParameters.policy", '=', then the value: one byte over the limit.
+        let over = MAX_TERM_BYTES - "requestParameters.policy".len();
+        for (len, fast) in [(over - 1, true), (over, false)] {
+            let record = json!({"eventTime": "2024-03-14T09:26:53Z", "eventID": "e2",
+                "requestParameters": {"policy": "p".repeat(len)}});
+            let bytes = serde_json::to_vec(&record).unwrap();
+            assert_eq!(shaper.shape_clean(&bytes, &provenance).is_some(), fast, "{len}");
+            let shaped = shaper.shape(&bytes, provenance.clone()).unwrap();
+            let body: Value = serde_json::from_slice(&shaped.document.body).unwrap();
+            assert_eq!(
+                body["trailsearch"]["unindexed"]["requestParameters"]["policy"].is_string(),
+                !fast
+            );
         }
     }
 

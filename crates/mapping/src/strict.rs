@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::actor::Identity;
 use crate::catalogue::{cloudtrail_field, is_reserved, Field, FieldType};
+use crate::document::MAX_TERM_BYTES;
 use crate::gather::{At, Gathered};
 
 /// What the document needs from a clean record.
@@ -59,6 +60,7 @@ pub(crate) fn gathered_of(record: &Map<String, Value>) -> Gathered<'_> {
             shape: Shape::Any,
             keys: &mut keys,
             capture: Some((at, &mut gathered)),
+            term_path: None,
         };
         // A walk of any shape over a tree, which holds no duplicate key, cannot fail.
         let _ = walk.deserialize(value);
@@ -108,6 +110,7 @@ impl<'de> Visitor<'de> for TopLevel {
             };
             let error_field = matches!(&*name, "errorCode" | "errorMessage");
             let at = At::top(&name);
+            let name_len = name.len();
             if !keys.insert(0, name) {
                 return Err(not_clean("a duplicate key"));
             }
@@ -116,10 +119,15 @@ impl<'de> Visitor<'de> for TopLevel {
                 clean.gathered.identity = Some(Identity::default());
             }
             let capture = at.map(|at| (at, &mut clean.gathered));
+            // The slow path moves what would exceed the term limit out of
+            // free-shaped objects and unknown top-level ones: watch those.
+            let free_shaped = field.is_none_or(|field| field.ty == FieldType::FreeShaped);
+            let term_path = free_shaped.then_some(name_len);
             let seen_value = map.next_value_seed(Conform {
                 shape,
                 keys: &mut keys,
                 capture,
+                term_path,
             })?;
             if error_field && !matches!(seen_value, Seen::Null) {
                 clean.failed = true;
@@ -220,6 +228,9 @@ struct Conform<'k, 'de> {
     shape: Shape,
     keys: &'k mut KeyStack<'de>,
     capture: Option<(At, &'k mut Gathered<'de>)>,
+    /// Inside a free-shaped object: the length of the dotted path to this
+    /// value, which with a string leaf makes the term Lucene indexes.
+    term_path: Option<usize>,
 }
 
 impl<'k, 'de> Conform<'k, 'de> {
@@ -228,6 +239,7 @@ impl<'k, 'de> Conform<'k, 'de> {
             shape,
             keys,
             capture: None,
+            term_path: None,
         }
     }
 
@@ -241,6 +253,12 @@ impl<'k, 'de> Conform<'k, 'de> {
     }
 
     fn string<E: de::Error>(self, text: Cow<'de, str>) -> Result<Seen<'de>, E> {
+        if self
+            .term_path
+            .is_some_and(|path| path + 1 + text.len() > MAX_TERM_BYTES)
+        {
+            return Err(not_clean("a value past the term limit"));
+        }
         if let Some((at, gathered)) = self.capture {
             gathered.keep(at, text.clone());
         }
@@ -320,8 +338,12 @@ impl<'de> Visitor<'de> for Conform<'_, 'de> {
             Shape::Field(FieldType::ObjectArray(fields)) => Shape::ObjectOf(fields),
             _ => return Err(not_clean("an array where none belongs")),
         };
+        // Items share the array's path.
         while seq
-            .next_element_seed(Conform::new(item, &mut *self.keys))?
+            .next_element_seed(Conform {
+                term_path: self.term_path,
+                ..Conform::new(item, &mut *self.keys)
+            })?
             .is_some()
         {}
         Ok(Seen::Other)
@@ -342,14 +364,17 @@ impl<'de> Visitor<'de> for Conform<'_, 'de> {
                 Some((at, identity)) => at.child(&key).map(|path| (path, &mut **identity)),
                 None => None,
             };
+            let key_len = key.len();
             if !self.keys.insert(start, key) {
                 return Err(not_clean("a duplicate key"));
             }
             let shape = child.map_or(Shape::Any, |field| Shape::Field(field.ty));
+            let term_path = self.term_path.map(|path| path + 1 + key_len);
             map.next_value_seed(Conform {
                 shape,
                 keys: &mut *self.keys,
                 capture: child_capture,
+                term_path,
             })?;
         }
         self.keys.keys.truncate(start);
