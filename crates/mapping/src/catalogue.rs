@@ -219,20 +219,31 @@ pub fn free_shaped_fields() -> impl Iterator<Item = &'static str> {
         .map(|field| field.name)
 }
 
-/// The catalogue field at `path` (`userIdentity.arn`, `trailsearch.actor`),
-/// aliases resolved; `None` for unknown paths and leaves of free-shaped objects.
-fn field_at(path: &str) -> Option<&'static Field> {
-    fn walk(fields: &'static [Field], parts: &[&str]) -> Option<&'static Field> {
+/// What a dotted path names in the catalogue.
+enum Found {
+    /// A field of its own, or an alias (unresolved).
+    Field(&'static Field),
+    /// A leaf inside a free-shaped object.
+    InsideFreeShaped,
+}
+
+/// Looks `path` up: `userIdentity.arn`, `event.outcome`,
+/// `trailsearch.source.key`, `requestParameters.groupId`.
+fn lookup(path: &str) -> Option<Found> {
+    fn walk(fields: &'static [Field], parts: &[&str]) -> Option<Found> {
         let (first, rest) = parts.split_first()?;
         let field = fields.iter().find(|f| f.name == *first)?;
         match (field.ty, rest.is_empty()) {
-            (FieldType::Alias(target), true) => field_at(target),
-            (_, true) => Some(field),
+            (_, true) => Some(Found::Field(field)),
+            (FieldType::FreeShaped, false) => Some(Found::InsideFreeShaped),
             (FieldType::Object(children) | FieldType::ObjectArray(children), false) => walk(children, rest),
             _ => None,
         }
     }
     let parts: Vec<&str> = path.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return None;
+    }
     if parts[0] == "trailsearch" {
         return walk(TRAILSEARCH_FIELDS, &parts[1..]);
     }
@@ -242,8 +253,12 @@ fn field_at(path: &str) -> Option<&'static Field> {
 /// Whether a field has doc values to sort and aggregate on: mapped scalars
 /// (and aliases of them), not identifiers, analysed text or free-shaped leaves.
 pub fn aggregatable(path: &str) -> bool {
-    field_at(path).is_some_and(|field| {
-        matches!(
+    match lookup(path) {
+        Some(Found::Field(Field {
+            ty: FieldType::Alias(target),
+            ..
+        })) => aggregatable(target),
+        Some(Found::Field(field)) => matches!(
             field.ty,
             FieldType::Keyword
                 | FieldType::Date
@@ -251,36 +266,16 @@ pub fn aggregatable(path: &str) -> bool {
                 | FieldType::Boolean
                 | FieldType::Long
                 | FieldType::GeoPoint
-        )
-    })
+        ),
+        _ => false,
+    }
 }
 
 /// Whether `path` names a field of the catalogue: a mapped field or alias
 /// (`userIdentity.arn`, `event.outcome`, `trailsearch.source.key`), or a leaf
 /// inside a free-shaped object (`requestParameters.groupId`).
 pub fn catalogue_path(path: &str) -> bool {
-    fn walk(fields: &[Field], parts: &[&str]) -> bool {
-        let Some((first, rest)) = parts.split_first() else {
-            return false;
-        };
-        let Some(field) = fields.iter().find(|f| f.name == *first) else {
-            return false;
-        };
-        match (field.ty, rest.is_empty()) {
-            (_, true) => true,
-            (FieldType::FreeShaped, false) => true,
-            (FieldType::Object(children) | FieldType::ObjectArray(children), false) => walk(children, rest),
-            _ => false,
-        }
-    }
-    let parts: Vec<&str> = path.split('.').collect();
-    if parts.iter().any(|p| p.is_empty()) {
-        return false;
-    }
-    if parts[0] == "trailsearch" {
-        return walk(TRAILSEARCH_FIELDS, &parts[1..]);
-    }
-    walk(CLOUDTRAIL_FIELDS, &parts) || walk(ADDED_FIELDS, &parts)
+    lookup(path).is_some()
 }
 
 #[cfg(test)]

@@ -75,7 +75,9 @@ fn field_mapping(field_type: FieldType, flavour: Flavour) -> Value {
     match field_type {
         FieldType::Keyword => keyword(),
         FieldType::Identifier => {
-            json!({"type": "keyword", "ignore_above": KEYWORD_IGNORE_ABOVE, "doc_values": false})
+            let mut mapping = keyword();
+            mapping["doc_values"] = json!(false);
+            mapping
         }
         FieldType::Text => json!({"type": "text", "fields": {"keyword": keyword()}}),
         FieldType::Date => json!({"type": "date"}),
