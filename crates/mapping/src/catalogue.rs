@@ -34,6 +34,14 @@ pub enum FieldType {
     Alias(&'static str),
 }
 
+impl FieldType {
+    /// Whether it takes any scalar (strings, numbers and booleans, coerced
+    /// to a string) or an array of them.
+    pub(crate) const fn takes_scalars(self) -> bool {
+        matches!(self, FieldType::Keyword | FieldType::Identifier | FieldType::Text)
+    }
+}
+
 /// One field of the index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Field {

@@ -422,14 +422,8 @@ impl Shaper {
         let mut unindexed = Map::new();
         for (name, value) in record {
             let scalar_field = cloudtrail_field(&name).filter(|field| {
-                matches!(
-                    field.ty,
-                    FieldType::Keyword
-                        | FieldType::Identifier
-                        | FieldType::Text
-                        | FieldType::Date
-                        | FieldType::Boolean
-                ) && conforms(field.ty, &value)
+                (field.ty.takes_scalars() || matches!(field.ty, FieldType::Date | FieldType::Boolean))
+                    && conforms(field.ty, &value)
             });
             if scalar_field.is_some() {
                 kept.insert(name, value);

@@ -245,9 +245,8 @@ impl<'k, 'de> Conform<'k, 'de> {
 
     fn scalar<E: de::Error>(self) -> Result<Seen<'de>, E> {
         match self.shape {
-            Shape::Any
-            | Shape::Scalar
-            | Shape::Field(FieldType::Keyword | FieldType::Identifier | FieldType::Text) => Ok(Seen::Other),
+            Shape::Any | Shape::Scalar => Ok(Seen::Other),
+            Shape::Field(ty) if ty.takes_scalars() => Ok(Seen::Other),
             _ => Err(not_clean("a value of the wrong type")),
         }
     }
@@ -265,7 +264,8 @@ impl<'k, 'de> Conform<'k, 'de> {
         let fits = match self.shape {
             Shape::Any | Shape::Scalar => true,
             Shape::Field(ty) => match ty {
-                FieldType::Keyword | FieldType::Identifier | FieldType::Text | FieldType::Date => true,
+                ty if ty.takes_scalars() => true,
+                FieldType::Date => true,
                 FieldType::Boolean => matches!(&*text, "true" | "false"),
                 FieldType::Ip => text.parse::<std::net::IpAddr>().is_ok(),
                 _ => false,
@@ -334,7 +334,7 @@ impl<'de> Visitor<'de> for Conform<'_, 'de> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Seen<'de>, A::Error> {
         let item = match self.shape {
             Shape::Any => Shape::Any,
-            Shape::Field(FieldType::Keyword | FieldType::Identifier | FieldType::Text) => Shape::Scalar,
+            Shape::Field(ty) if ty.takes_scalars() => Shape::Scalar,
             Shape::Field(FieldType::ObjectArray(fields)) => Shape::ObjectOf(fields),
             _ => return Err(not_clean("an array where none belongs")),
         };
