@@ -201,21 +201,19 @@ def fixture_objects(ctx):
     return sorted(p for p in root.rglob("*.json.gz") if "/CloudTrail/" in str(p))
 
 
-def month_rows(ctx, node, env, month, table):
-    """The headline ingest over a month of daily indices, its storage, and
-    the query latency over it (bench/latency.py)."""
-    files, total = month
-    prefix = "bench-month"
+def setup(ctx, env, prefix):
+    """`trailsearch setup` for `prefix`; the environment that names it."""
     run_env = dict(env, TRAILSEARCH_INDEX_PREFIX=prefix)
     ctx.subprocess.run([str(ctx.TRAILSEARCH), "setup"], env=run_env, check=True, stdout=ctx.subprocess.DEVNULL)
-    records = total["records"]
-    ctx.log(f"{node.name}: {records:,} events over {latency.DAYS} daily indices")
+    return run_env
+
+
+def load_month(ctx, node, env, prefix, files, records):
+    """The month's objects into `prefix` (measured and counted), then the
+    fixtures, whose planted events the questions find; the environment
+    naming `prefix`, the month's run and the fixtures' report."""
+    run_env = setup(ctx, env, prefix)
     run = ingest(ctx, node, files, run_env, prefix, records)
-    summary = {"records": records, "json_bytes": total["json_bytes"]}
-    table.add(f"{node.name}: trailsearch ingest, {latency.DAYS} daily indices", run=run, summary=summary,
-              result=f"node CPU {run['node_cpu_s']:.1f} s; {run['bytes_per_event']:.0f} B/event stored "
-                     f"after merging", target="info")
-    # The planted events the questions find, beside the month.
     fixtures = ctx.subprocess.run([str(ctx.TRAILSEARCH), "ingest", "--report", "json",
                                    str(ctx.ROOT / "tests" / "fixtures" / "cloudtrail")],
                                   env=run_env, capture_output=True, text=True)
@@ -223,6 +221,21 @@ def month_rows(ctx, node, env, month, table):
     if planted.get("failed_events", 1) != 0 or not planted.get("indexed"):
         raise RuntimeError(f"ingest of the fixtures: exit {fixtures.returncode}, {planted}: {fixtures.stderr[-500:]}")
     node.post(f"/{prefix}-*/_refresh")
+    return run_env, run, planted
+
+
+def month_rows(ctx, node, env, month, table):
+    """The headline ingest over a month of daily indices, its storage, and
+    the query latency over it (bench/latency.py)."""
+    files, total = month
+    prefix = "bench-month"
+    records = total["records"]
+    ctx.log(f"{node.name}: {records:,} events over {latency.DAYS} daily indices")
+    run_env, run, planted = load_month(ctx, node, env, prefix, files, records)
+    summary = {"records": records, "json_bytes": total["json_bytes"]}
+    table.add(f"{node.name}: trailsearch ingest, {latency.DAYS} daily indices", run=run, summary=summary,
+              result=f"node CPU {run['node_cpu_s']:.1f} s; {run['bytes_per_event']:.0f} B/event stored "
+                     f"after merging", target="info")
     ctx.log(f"{node.name}: query latency, {latency.WARM_RUNS} warm runs, then a cold one after a restart")
     flavour = "elasticsearch" if node.name.startswith("elasticsearch") else "opensearch"
     result = latency.run(ctx, node, run_env, prefix, flavour, lambda: node.restart(f"{prefix}-*"))
@@ -241,20 +254,17 @@ def month_rows(ctx, node, env, month, table):
                   target=f"p95 < {target} ms" if target else "info",
                   ok=row["p95_ms"] < target if target else None)
     node.delete(f"{prefix}-*")
-    monthly = monthly_latency(ctx, node, env, files, flavour, table)
+    monthly = monthly_latency(ctx, node, env, files, records, flavour, table)
     return {"ingest": run, "fixtures": planted, "latency": result, "monthly": monthly}
 
 
-def monthly_latency(ctx, node, env, files, flavour, table):
+def monthly_latency(ctx, node, env, files, records, flavour, table):
     """The same month in one monthly index (`--granularity month`), warm:
     what the sizing table's granularity advice buys."""
     prefix = "bench-monthly"
-    run_env = dict(env, TRAILSEARCH_INDEX_PREFIX=prefix, TRAILSEARCH_GRANULARITY="month")
-    ctx.subprocess.run([str(ctx.TRAILSEARCH), "setup"], env=run_env, check=True, stdout=ctx.subprocess.DEVNULL)
-    for objects in (files, [ctx.ROOT / "tests" / "fixtures" / "cloudtrail"]):
-        ctx.subprocess.run([str(ctx.TRAILSEARCH), "ingest", *map(str, objects)], env=run_env,
-                           stdout=ctx.subprocess.DEVNULL, stderr=ctx.subprocess.DEVNULL)
-    node.stored(f"{prefix}-*")
+    run_env, run, _ = load_month(ctx, node, dict(env, TRAILSEARCH_GRANULARITY="month"), prefix, files, records)
+    if not run["ok"]:
+        raise RuntimeError(f"the month into one monthly index: {run['problem']}")
     ctx.log(f"{node.name}: query latency over one monthly index, {latency.WARM_RUNS} warm runs")
     result = latency.run(ctx, node, run_env, prefix, flavour)
     rows = result["queries"]
@@ -279,16 +289,14 @@ def run_node(ctx, name, files, total, table, log_dir, month=None, bill=False):
         env = dict(os.environ, TRAILSEARCH_ES_URL=node.url, TRAILSEARCH_REPLICAS="0", TRAILSEARCH_LOG="error")
         records = total["records"]
 
-        def setup(prefix, variant=None):
-            run_env = dict(env, TRAILSEARCH_INDEX_PREFIX=prefix)
-            ctx.subprocess.run([str(ctx.TRAILSEARCH), "setup"], env=run_env, check=True,
-                               stdout=ctx.subprocess.DEVNULL)
+        def setup_for(prefix, variant=None):
+            run_env = setup(ctx, env, prefix)
             if variant:
                 run_env["changed"] = ",".join(template_variant(node, prefix, *variant))
             return run_env
 
         def trailsearch(prefix, variant=None):
-            run_env = setup(prefix, variant)
+            run_env = setup_for(prefix, variant)
             changed = run_env.pop("changed", "")
             run = ingest(ctx, node, files, run_env, prefix, records)
             run["changed"] = changed
@@ -296,7 +304,7 @@ def run_node(ctx, name, files, total, table, log_dir, month=None, bill=False):
             return run
 
         def loader(prefix, template=True, objects=files, expected=records):
-            run_env = setup(prefix) if template else dict(env, TRAILSEARCH_INDEX_PREFIX=prefix)
+            run_env = setup_for(prefix) if template else dict(env, TRAILSEARCH_INDEX_PREFIX=prefix)
             run = load(ctx, node, loader_argv(ctx, node.url, objects), run_env, f"{prefix}-*", expected)
             out = run["output"]
             run["ok"] = expected is None or out.get("records") == expected and out.get("indexed", 0) + out.get("errors", 0) == expected
@@ -329,7 +337,7 @@ def run_node(ctx, name, files, total, table, log_dir, month=None, bill=False):
         if bill:
             ctx.log(f"{name}: the Lambda bill: both loaders at Lambda's CPU shares")
             subset, expected = files, records
-            run_env = setup("bench-lambda")
+            run_env = setup_for("bench-lambda")
             # As the SAM template's function sends them.
             ts_env = dict(run_env, TRAILSEARCH_GZIP_REQUESTS="false")
 
