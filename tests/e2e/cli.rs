@@ -119,6 +119,73 @@ fn search_answers_the_three_questions() {
     }
 }
 
+/// `--user` looks names up in `trailsearch.user_names`, and expands its
+/// wildcards only over indices that do not map that field as the template
+/// does: here one whose mapping took it dynamically, as a daily index
+/// created before the field does when newer documents arrive. The events
+/// of both kinds of index are found, and the same ones by every name.
+#[test]
+fn search_by_user_finds_names_in_indices_from_before_user_names() {
+    let prefix = unique_prefix("search-user-names");
+    ingest_fixtures(&prefix);
+    let old_index = format!("{prefix}-2020.01.01");
+    let (status, created) = http(
+        "PUT",
+        &old_index,
+        Some(
+            &json!({"mappings": {"properties": {"trailsearch": {"properties": {
+            "user_names": {"type": "keyword", "ignore_above": 1024}}}}}}),
+        ),
+    );
+    assert_eq!(status, 200, "{created}");
+    // As an older trailsearch wrote it: no user_names.
+    let old_event = json!({
+        "@timestamp": "2020-01-01T10:00:00Z", "eventTime": "2020-01-01T10:00:00Z",
+        "eventID": "00000000-0000-4000-8000-000000000001", "eventName": "DeleteBucket",
+        "eventSource": "s3.amazonaws.com",
+        "userIdentity": {"type": "AssumedRole", "principalId": "AROAEXAMPLEOPSADMIN:bob",
+            "arn": "arn:aws:sts::111122223333:assumed-role/ops-admin/bob"},
+        "trailsearch": {"actor": "ops-admin/bob"},
+    });
+    let (status, indexed) = http(
+        "PUT",
+        &format!("{old_index}/_doc/00000000-0000-4000-8000-000000000001?refresh=true"),
+        Some(&old_event),
+    );
+    assert!(status == 200 || status == 201, "{indexed}");
+    let ids = |user: &str| -> Vec<String> {
+        let run = trailsearch(&prefix, &["search", "--user", user, "--format", "json"]).expect_code(0);
+        run.stdout
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["eventID"]
+                    .as_str()
+                    .unwrap_or("-")
+                    .to_string()
+            })
+            .collect()
+    };
+    let old = "00000000-0000-4000-8000-000000000001".to_string();
+    let bob = ids("ops-admin/bob");
+    assert_eq!(bob.len(), 3, "two fixture events and the old one: {bob:?}");
+    assert!(bob.contains(&old), "{bob:?}");
+    // The session name, the role name and the principal ID's session part
+    // find the same events, old and new.
+    assert_eq!(ids("bob"), bob);
+    assert_eq!(ids("ops-admin"), bob);
+    // The documents from now on carry the names they are found by.
+    let (_, hit) = http(
+        "POST",
+        &format!("{prefix}-2024.*/_search"),
+        Some(&json!({"size": 1, "query": {"term": {"trailsearch.user_names": "bob"}}})),
+    );
+    assert_eq!(
+        hit["hits"]["hits"][0]["_source"]["trailsearch"]["user_names"],
+        json!(["bob", "ops-admin", "ops-admin/bob"]),
+        "{hit}"
+    );
+}
+
 /// The blocks of `search --format detail` output, each as its lines.
 fn blocks(run: &Run) -> Vec<Vec<String>> {
     run.stdout

@@ -123,6 +123,44 @@ impl Identity<'_> {
     }
 }
 
+/// How many of an ARN's last `/` parts [`Identity::user_names`] combines:
+/// IAM paths are rarely deeper, and all runs of n parts are n(n+1)/2 terms.
+const USER_NAME_PARTS: usize = 8;
+
+impl Identity<'_> {
+    /// `trailsearch.user_names`: every name `search --user` accepts for
+    /// this identity short of the whole ARN, user name, principal ID or
+    /// access key, so that it is a term lookup rather than a wildcard each
+    /// shard expands:
+    /// - each run of `/` parts after the ARN's first `/` (`ops-admin/bob`,
+    ///   `bob` and `ops-admin` in `...:assumed-role/ops-admin/bob`; `alice`
+    ///   and `division/alice` in `...:user/division/alice`);
+    /// - what follows each `:` of the principal ID (`bob` in `AROA...:bob`).
+    pub fn user_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        if let Some(arn) = self.arn.as_deref() {
+            let parts: Vec<&str> = arn.split('/').skip(1).collect();
+            let parts = &parts[parts.len().saturating_sub(USER_NAME_PARTS)..];
+            for start in 0..parts.len() {
+                for end in start + 1..=parts.len() {
+                    names.push(parts[start..end].join("/"));
+                }
+            }
+        }
+        if let Some(principal) = self.principal_id.as_deref() {
+            names.extend(
+                principal
+                    .match_indices(':')
+                    .map(|(at, _)| principal[at + 1..].to_string()),
+            );
+        }
+        names.retain(|name| !name.is_empty());
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}
+
 /// CloudTrail's spellings of yes and no (`"true"`, `"Yes"`, ...).
 pub(crate) fn yes_or_no(text: &str) -> Option<bool> {
     match text.to_ascii_lowercase().as_str() {
@@ -140,6 +178,53 @@ mod tests {
         crate::strict::gathered_of(record)
             .identity
             .and_then(|i| i.actor())
+    }
+
+    fn user_names(identity: serde_json::Value) -> Vec<String> {
+        let record = serde_json::json!({ "userIdentity": identity });
+        let record = record.as_object().unwrap();
+        crate::strict::gathered_of(record)
+            .identity
+            .map(|i| i.user_names())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn user_names_are_the_names_user_finds_inside_arns_and_principals() {
+        use serde_json::json;
+        assert_eq!(
+            user_names(json!({"type": "AssumedRole", "principalId": "AROAEXAMPLE:bob",
+                "arn": "arn:aws:sts::111122223333:assumed-role/ops-admin/bob"})),
+            ["bob", "ops-admin", "ops-admin/bob"]
+        );
+        assert_eq!(
+            user_names(
+                json!({"type": "IAMUser", "userName": "alice", "principalId": "AIDAEXAMPLE",
+                "arn": "arn:aws:iam::111122223333:user/division/alice"})
+            ),
+            ["alice", "division", "division/alice"]
+        );
+        // Each colon starts a name; the part before the first never does.
+        assert_eq!(
+            user_names(json!({"principalId": "AROAEXAMPLE:web:carol@example.com"})),
+            ["carol@example.com", "web:carol@example.com"]
+        );
+        assert_eq!(
+            user_names(json!({"type": "Root", "arn": "arn:aws:iam::111122223333:root"})),
+            Vec::<String>::new()
+        );
+        // A deep path: runs of its last parts only, so the count stays bounded.
+        let deep = format!(
+            "arn:aws:iam::1:user/{}",
+            (0..20).map(|n| format!("p{n}")).collect::<Vec<_>>().join("/")
+        );
+        let names = user_names(json!({"arn": deep}));
+        assert_eq!(
+            names.len(),
+            super::USER_NAME_PARTS * (super::USER_NAME_PARTS + 1) / 2
+        );
+        assert!(names.contains(&"p19".to_string()) && names.contains(&"p12/p13".to_string()));
+        assert!(!names.iter().any(|n| n.contains("p11")));
     }
 
     #[test]

@@ -198,6 +198,7 @@ pub const TRAILSEARCH_FIELDS: &[Field] = &[
     f("source", Object(TRAILSEARCH_SOURCE)),
     f("integrity", Keyword),
     f("actor", Keyword),
+    f("user_names", Identifier),
     f("resource", Keyword),
     f("issued_access_key", Identifier),
     f("issued_session", Identifier),

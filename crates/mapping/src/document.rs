@@ -920,6 +920,10 @@ impl Additions {
                 write_json(out, value);
             }
         }
+        if !derived.user_names.is_empty() {
+            out.extend_from_slice(b",\"user_names\":");
+            write_json(out, &derived.user_names);
+        }
         if let Some(mfa) = derived.mfa {
             out.extend_from_slice(if mfa { b",\"mfa\":true" } else { b",\"mfa\":false" });
         }

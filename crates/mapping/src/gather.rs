@@ -157,6 +157,11 @@ impl<'a> Gathered<'a> {
         let nonempty = |s: &Option<Cow<'_, str>>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_string);
         Derived {
             actor: self.identity.as_ref().and_then(Identity::actor),
+            user_names: self
+                .identity
+                .as_ref()
+                .map(Identity::user_names)
+                .unwrap_or_default(),
             resource: event_source.and_then(|source| self.resource(source)),
             issued_access_key: nonempty(&self.issued_access_key),
             issued_session: nonempty(&self.issued_session),
@@ -187,6 +192,9 @@ impl<'a> Gathered<'a> {
 pub struct Derived {
     /// `trailsearch.actor`: who acted, one name whatever the identity type.
     pub actor: Option<String>,
+    /// `trailsearch.user_names`: the names inside the ARN and principal ID
+    /// (see [`Identity::user_names`]).
+    pub user_names: Vec<String>,
     /// `trailsearch.resource`: the call's main resource, from
     /// [`RESOURCE_PARAMETERS`].
     pub resource: Option<String>,

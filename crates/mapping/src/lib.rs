@@ -64,7 +64,7 @@ pub use crate::{
     geo::{is_public, Locate, Location},
     index::{Granularity, IndexNaming},
     integrity::{integrity_mappings, Integrity, Verdict},
-    query::SearchQuery,
+    query::{indices_without_user_names, wildcard_matches, Resolved, SearchQuery, USER_NAMES_FIELD},
     template::{
         deadletter_mappings, deadletter_template, defined_field_paths, index_template, integrity_template,
         legacy_deadletter_template, legacy_index_template, legacy_integrity_template, mappings, Flavour,

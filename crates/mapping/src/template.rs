@@ -11,7 +11,7 @@ use crate::index::IndexNaming;
 
 /// Bumped whenever the generated mappings change, so `setup` can tell an
 /// installed template from the current one.
-pub const TEMPLATE_VERSION: u32 = 6;
+pub const TEMPLATE_VERSION: u32 = 7;
 
 /// Explicit priority: above the built-in `logs-*`-style templates (100),
 /// leaving room above for a user's own overrides.
@@ -71,14 +71,17 @@ fn keyword() -> Value {
     json!({"type": "keyword", "ignore_above": KEYWORD_IGNORE_ABOVE})
 }
 
+/// A keyword nobody sorts or aggregates on: no doc values.
+pub(crate) fn identifier() -> Value {
+    let mut mapping = keyword();
+    mapping["doc_values"] = json!(false);
+    mapping
+}
+
 fn field_mapping(field_type: FieldType, flavour: Flavour) -> Value {
     match field_type {
         FieldType::Keyword => keyword(),
-        FieldType::Identifier => {
-            let mut mapping = keyword();
-            mapping["doc_values"] = json!(false);
-            mapping
-        }
+        FieldType::Identifier => identifier(),
         FieldType::Text => json!({"type": "text", "fields": {"keyword": keyword()}}),
         FieldType::Date => json!({"type": "date"}),
         FieldType::Ip => json!({"type": "ip"}),

@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::Value;
-use trailsearch_mapping::{Document, DocumentKind, Integrity, SearchQuery, Shaper, Verdict};
+use trailsearch_mapping::{
+    indices_without_user_names, Document, DocumentKind, Integrity, Resolved, SearchQuery, Shaper, Verdict,
+    USER_NAMES_FIELD,
+};
 
 use crate::bulk::{encode_bulk, parse_bulk_response, ItemOutcome, BULK_FILTER_PATH};
 use crate::deadletter::{indexed_events, Indexed};
@@ -235,13 +238,14 @@ impl Sink {
         mut on_hit: impl FnMut(&Value),
     ) -> Result<u64, SinkError> {
         let page_size = page_size.max(1);
+        let resolved = self.resolve(pattern, query).await;
         let mut total = None;
         let mut read = 0usize;
         let mut after: Option<Value> = None;
         while read < query.limit {
             let size = page_size.min(query.limit - read);
             let answer = self
-                .search(pattern, &query.page_body(size, after.as_ref()))
+                .search(pattern, &query.page_body(&resolved, size, after.as_ref()))
                 .await?;
             total.get_or_insert_with(|| answer["hits"]["total"]["value"].as_u64().unwrap_or(0));
             let hits = answer["hits"]["hits"].as_array().cloned().unwrap_or_default();
@@ -255,6 +259,42 @@ impl Sink {
             }
         }
         Ok(total.unwrap_or(0))
+    }
+
+    /// What the search needs to know first so that no shard expands a
+    /// wildcard ([`Resolved`]). Both lookups are best effort: a cluster that
+    /// refuses one (a user without `view_index_metadata`, say) gets the
+    /// wildcards, which find the same events more slowly.
+    async fn resolve(&self, pattern: &str, query: &SearchQuery) -> Resolved {
+        let event_names = async {
+            let body = query.event_name_vocabulary()?;
+            match self.search(pattern, &body).await {
+                Ok(answer) => query.matching_event_names(&answer),
+                Err(error) => {
+                    tracing::debug!(%error, "eventName values not listed; the shards expand the patterns");
+                    None
+                }
+            }
+        };
+        let without_user_names = async {
+            query.user.as_ref()?;
+            let path = format!(
+                "{pattern}/_mapping/field/{USER_NAMES_FIELD}?ignore_unavailable=true&allow_no_indices=true"
+            );
+            let answer = match self.transport.send_ok(Method::GET, &path, None).await {
+                Ok(response) => serde_json::from_slice::<Value>(&response.body).ok(),
+                Err(error) => {
+                    tracing::debug!(%error, "index mappings not read; --user expands its wildcards everywhere");
+                    None
+                }
+            };
+            answer.map(|answer| indices_without_user_names(&answer))
+        };
+        let (event_names, without_user_names) = tokio::join!(event_names, without_user_names);
+        Resolved {
+            event_names,
+            without_user_names,
+        }
     }
 
     async fn send_bulk(&self, docs: &[Document]) -> Result<Vec<ItemOutcome>, SinkError> {
