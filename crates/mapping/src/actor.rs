@@ -172,21 +172,22 @@ pub(crate) fn yes_or_no(text: &str) -> Option<bool> {
 
 #[cfg(test)]
 mod tests {
-    fn actor(identity: serde_json::Value) -> Option<String> {
+    /// `read` of the identity the strict walk gathers from `userIdentity`.
+    fn of_identity<T>(
+        identity: serde_json::Value,
+        read: impl FnOnce(&super::Identity<'_>) -> T,
+    ) -> Option<T> {
         let record = serde_json::json!({ "userIdentity": identity });
         let record = record.as_object().unwrap();
-        crate::strict::gathered_of(record)
-            .identity
-            .and_then(|i| i.actor())
+        crate::strict::gathered_of(record).identity.as_ref().map(read)
+    }
+
+    fn actor(identity: serde_json::Value) -> Option<String> {
+        of_identity(identity, |i| i.actor()).flatten()
     }
 
     fn user_names(identity: serde_json::Value) -> Vec<String> {
-        let record = serde_json::json!({ "userIdentity": identity });
-        let record = record.as_object().unwrap();
-        crate::strict::gathered_of(record)
-            .identity
-            .map(|i| i.user_names())
-            .unwrap_or_default()
+        of_identity(identity, |i| i.user_names()).unwrap_or_default()
     }
 
     #[test]

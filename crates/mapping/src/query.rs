@@ -60,53 +60,50 @@ pub struct Resolved {
     pub without_user_names: Option<Vec<String>>,
 }
 
-/// Whether a pattern has an unescaped `*` or `?`.
-fn has_wildcard(pattern: &str) -> bool {
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                chars.next();
-            }
-            '*' | '?' => return true,
-            _ => {}
-        }
-    }
-    false
+/// One element of a wildcard pattern as the `wildcard` query reads it.
+enum Token {
+    /// `*`: any run of characters.
+    Any,
+    /// `?`: one character.
+    One,
+    /// Any other character, or one escaped with `\`.
+    Char(char),
 }
 
-/// The text a pattern without wildcards stands for (escapes removed).
-fn unescape(pattern: &str) -> String {
-    let mut out = String::with_capacity(pattern.len());
+fn tokens(pattern: &str) -> Vec<Token> {
+    let mut out = Vec::with_capacity(pattern.len());
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {
-        out.push(if c == '\\' {
-            chars.next().unwrap_or('\\')
-        } else {
-            c
-        });
-    }
-    out
-}
-
-/// Whether `text` matches a wildcard pattern as the `wildcard` query reads
-/// it: `*` any run of characters, `?` one, `\` escapes the next.
-pub fn wildcard_matches(pattern: &str, text: &str) -> bool {
-    enum Token {
-        Any,
-        One,
-        Char(char),
-    }
-    let mut tokens = Vec::new();
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        tokens.push(match c {
+        out.push(match c {
             '*' => Token::Any,
             '?' => Token::One,
             '\\' => Token::Char(chars.next().unwrap_or('\\')),
             c => Token::Char(c),
         });
     }
+    out
+}
+
+/// Whether a pattern has an unescaped `*` or `?`.
+fn has_wildcard(pattern: &str) -> bool {
+    tokens(pattern).iter().any(|t| !matches!(t, Token::Char(_)))
+}
+
+/// The text a pattern without wildcards stands for (escapes removed).
+fn unescape(pattern: &str) -> String {
+    tokens(pattern)
+        .into_iter()
+        .filter_map(|t| match t {
+            Token::Char(c) => Some(c),
+            Token::Any | Token::One => None,
+        })
+        .collect()
+}
+
+/// Whether `text` matches a wildcard pattern: `*` any run of characters,
+/// `?` one, `\` escapes the next.
+pub fn wildcard_matches(pattern: &str, text: &str) -> bool {
+    let tokens = tokens(pattern);
     let text: Vec<char> = text.chars().collect();
     // Greedy with one backtrack point: the last `*` seen.
     let (mut t, mut p) = (0, 0);
