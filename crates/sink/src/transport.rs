@@ -150,11 +150,19 @@ impl Transport {
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
             .pool_idle_timeout(Duration::from_secs(50))
+            // The cluster's APIs never redirect: a redirect means a URL to fix
+            // (http for https, a dashboard's address), shown as its status
+            // rather than followed (where a POST would turn into a GET).
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("trailsearch/", env!("CARGO_PKG_VERSION")));
         if let Some(pem) = &config.ca_cert {
             let cert = reqwest::Certificate::from_pem(pem)
                 .map_err(|e| SinkError::Config(format!("--ca-cert: not a PEM certificate: {e}")))?;
-            builder = builder.add_root_certificate(cert);
+            builder = builder.tls_certs_merge([cert]);
+        } else if base.scheme() == "http" {
+            // Plain HTTP needs no roots: reading the system's (hundreds of
+            // files) is most of a short `search`'s time in the client.
+            builder = builder.tls_certs_only([]);
         }
         if config.insecure {
             builder = builder.tls_danger_accept_invalid_certs(true);
@@ -430,5 +438,44 @@ mod tests {
         );
         assert_eq!(cluster_reason(b"<html>502</html>"), None);
         assert_eq!(cluster_reason(br#"{"ok":true}"#), None);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_answered_not_followed() {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        // Answers every request on one connection with a redirect to https.
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut requests = Vec::new();
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                if line.starts_with("POST ") || line.starts_with("GET ") {
+                    requests.push(line.trim_end().to_string());
+                }
+                if line == "\r\n" {
+                    (&stream)
+                        .write_all(b"HTTP/1.1 301 Moved Permanently\r\nLocation: https://127.0.0.1:1/\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        .unwrap();
+                    break;
+                }
+                line.clear();
+            }
+            requests
+        });
+        let transport = Transport::new(TransportConfig {
+            url,
+            auth: Auth::None,
+            ca_cert: None,
+            insecure: false,
+            timeout: Duration::from_secs(5),
+            gzip_above: usize::MAX,
+        })
+        .unwrap();
+        let response = transport.send(Method::GET, "/", None).await.unwrap();
+        assert_eq!(response.status, 301);
+        assert_eq!(server.join().unwrap(), vec!["GET / HTTP/1.1".to_string()]);
     }
 }
