@@ -186,6 +186,108 @@ fn search_by_user_finds_names_in_indices_from_before_user_names() {
     );
 }
 
+/// `--resource` finds a name at the end of an ARN in `resources` by
+/// `trailsearch.resource_names`, and in indices from before that field by
+/// wildcards: the same events the wildcards alone find everywhere.
+#[test]
+fn search_by_resource_finds_names_in_indices_from_before_resource_names() {
+    let prefix = unique_prefix("search-resource-names");
+    ingest_fixtures(&prefix);
+    let old_index = format!("{prefix}-2020.01.01");
+    let (status, created) = http(
+        "PUT",
+        &old_index,
+        Some(
+            &json!({"mappings": {"properties": {"trailsearch": {"properties": {
+            "resource_names": {"type": "keyword", "ignore_above": 1024}}}}}}),
+        ),
+    );
+    assert_eq!(status, 200, "{created}");
+    // As an older trailsearch wrote it: no resource_names.
+    let old_id = "00000000-0000-4000-8000-000000000002";
+    let old_event = json!({
+        "@timestamp": "2020-01-01T10:00:00Z", "eventTime": "2020-01-01T10:00:00Z",
+        "eventID": old_id, "eventName": "AssumeRole", "eventSource": "sts.amazonaws.com",
+        "resources": [{"ARN": "arn:aws:iam::111122223333:role/ReadOnlyAuditor"}],
+    });
+    let (status, indexed) = http(
+        "PUT",
+        &format!("{old_index}/_doc/{old_id}?refresh=true"),
+        Some(&old_event),
+    );
+    assert!(status == 200 || status == 201, "{indexed}");
+    let ids = |resource: &str| -> Vec<String> {
+        let args = [
+            "search",
+            "--resource",
+            resource,
+            "--format",
+            "json",
+            "--limit",
+            "10000",
+        ];
+        let run = trailsearch(&prefix, &args).expect_code(0);
+        let mut ids: Vec<String> = run
+            .stdout
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["eventID"]
+                    .as_str()
+                    .unwrap_or("-")
+                    .to_string()
+            })
+            .collect();
+        ids.sort();
+        ids
+    };
+    // What the wildcards over every index find, besides the exact values.
+    let by_wildcards = |resource: &str| -> Vec<String> {
+        let (status, answer) = http(
+            "POST",
+            &format!("{prefix}-*/_search"),
+            Some(
+                &json!({"size": 10000, "_source": ["eventID"], "query": {"bool": {"should": [
+                {"term": {"trailsearch.resource": resource}},
+                {"term": {"resources.ARN": resource}},
+                {"wildcard": {"resources.ARN": {"value": format!("*:{resource}")}}},
+                {"wildcard": {"resources.ARN": {"value": format!("*/{resource}")}}},
+                {"term": {"requestParameters": resource}},
+                {"match_phrase": {"trailsearch.text.requestParameters": resource}},
+            ], "minimum_should_match": 1}}}),
+            ),
+        );
+        assert_eq!(status, 200, "{answer}");
+        let mut ids: Vec<String> = answer["hits"]["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["_source"]["eventID"].as_str().unwrap_or("-").to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    for resource in ["ReadOnlyAuditor", "role/ReadOnlyAuditor"] {
+        let found = ids(resource);
+        assert!(
+            found.len() > 1 && found.contains(&old_id.to_string()),
+            "{resource}: {found:?}"
+        );
+        assert_eq!(found, by_wildcards(resource), "{resource}");
+    }
+    // The documents from now on carry the names they are found by.
+    let (_, hit) = http(
+        "POST",
+        &format!("{prefix}-2024.*/_search"),
+        Some(&json!({"size": 1, "query": {"term": {"trailsearch.resource_names": "ReadOnlyAuditor"}}})),
+    );
+    let names = &hit["hits"]["hits"][0]["_source"]["trailsearch"]["resource_names"];
+    assert_eq!(
+        names,
+        &json!(["ReadOnlyAuditor", "role/ReadOnlyAuditor"]),
+        "{hit}"
+    );
+}
+
 /// The blocks of `search --format detail` output, each as its lines.
 fn blocks(run: &Run) -> Vec<Vec<String>> {
     run.stdout

@@ -200,6 +200,7 @@ pub const TRAILSEARCH_FIELDS: &[Field] = &[
     f("actor", Keyword),
     f("user_names", Identifier),
     f("resource", Keyword),
+    f("resource_names", Identifier),
     f("issued_access_key", Identifier),
     f("issued_session", Identifier),
     f("console_login", Keyword),

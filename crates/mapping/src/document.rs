@@ -920,9 +920,15 @@ impl Additions {
                 write_json(out, value);
             }
         }
-        if !derived.user_names.is_empty() {
-            out.extend_from_slice(b",\"user_names\":");
-            write_json(out, &derived.user_names);
+        let lists = [
+            (&b",\"user_names\":"[..], &derived.user_names),
+            (b",\"resource_names\":", &derived.resource_names),
+        ];
+        for (member, names) in lists {
+            if !names.is_empty() {
+                out.extend_from_slice(member);
+                write_json(out, names);
+            }
         }
         if let Some(mfa) = derived.mfa {
             out.extend_from_slice(if mfa { b",\"mfa\":true" } else { b",\"mfa\":false" });

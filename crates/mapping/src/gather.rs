@@ -84,6 +84,10 @@ pub(crate) enum At {
     Additional,
     /// A request parameter named in [`RESOURCE_PARAMETERS`].
     Parameter(&'static str),
+    /// An item of `resources`.
+    Resources,
+    /// `resources[].ARN`.
+    ResourceArn,
     IssuedAccessKey,
     IssuedSession,
     ConsoleLogin,
@@ -98,6 +102,7 @@ impl At {
             "requestParameters" => Some(At::Request),
             "responseElements" => Some(At::Response),
             "additionalEventData" => Some(At::Additional),
+            "resources" => Some(At::Resources),
             _ => None,
         }
     }
@@ -116,6 +121,7 @@ impl At {
             (At::Response, "ConsoleLogin") => Some(At::ConsoleLogin),
             (At::Credentials, "accessKeyId") => Some(At::IssuedAccessKey),
             (At::Additional, "MFAUsed") => Some(At::MfaUsed),
+            (At::Resources, "ARN") => Some(At::ResourceArn),
             _ => None,
         }
     }
@@ -128,6 +134,8 @@ pub(crate) struct Gathered<'a> {
     pub identity: Option<Identity<'a>>,
     /// Request parameters that may name the main resource.
     parameters: Vec<(&'static str, Cow<'a, str>)>,
+    /// `resources[].ARN`.
+    resource_arns: Vec<Cow<'a, str>>,
     issued_access_key: Option<Cow<'a, str>>,
     issued_session: Option<Cow<'a, str>>,
     console_login: Option<Cow<'a, str>>,
@@ -144,6 +152,7 @@ impl<'a> Gathered<'a> {
                 }
             }
             At::Parameter(name) => self.parameters.push((name, text)),
+            At::ResourceArn => self.resource_arns.push(text),
             At::IssuedAccessKey => self.issued_access_key = Some(text),
             At::IssuedSession => self.issued_session = Some(text),
             At::ConsoleLogin => self.console_login = Some(text),
@@ -163,6 +172,7 @@ impl<'a> Gathered<'a> {
                 .map(Identity::user_names)
                 .unwrap_or_default(),
             resource: event_source.and_then(|source| self.resource(source)),
+            resource_names: resource_names(&self.resource_arns),
             issued_access_key: nonempty(&self.issued_access_key),
             issued_session: nonempty(&self.issued_session),
             console_login: nonempty(&self.console_login),
@@ -187,6 +197,42 @@ impl<'a> Gathered<'a> {
     }
 }
 
+/// How many names [`resource_names`] takes from one ARN: object keys can
+/// be deep, and nobody names a resource by its tenth-last part.
+const RESOURCE_NAME_PARTS: usize = 8;
+
+/// `trailsearch.resource_names`: every name `search --resource` accepts for
+/// these ARNs short of a whole ARN, so that it is a term lookup rather than
+/// a wildcard each shard expands: the resource part (after the account) and
+/// what follows each `:` or `/` in it (`db:prod-orders-db` and
+/// `prod-orders-db` in `arn:aws:rds:...:db:prod-orders-db`;
+/// `my-bucket/logs/a.gz`, `logs/a.gz` and `a.gz` in
+/// `arn:aws:s3:::my-bucket/logs/a.gz`). A value that is no ARN counts whole.
+pub fn resource_names(arns: &[impl AsRef<str>]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for arn in arns {
+        let arn = arn.as_ref();
+        let resource = match arn.strip_prefix("arn:") {
+            Some(rest) => rest.splitn(5, ':').nth(4).unwrap_or(""),
+            None => arn,
+        };
+        let tails = resource
+            .match_indices([':', '/'])
+            .map(|(at, _)| &resource[at + 1..])
+            .collect::<Vec<_>>();
+        names.push(resource.to_string());
+        names.extend(
+            tails[tails.len().saturating_sub(RESOURCE_NAME_PARTS)..]
+                .iter()
+                .map(|tail| tail.to_string()),
+        );
+    }
+    names.retain(|name| !name.is_empty());
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// What trailsearch adds to a document from the record's own values.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Derived {
@@ -198,6 +244,9 @@ pub struct Derived {
     /// `trailsearch.resource`: the call's main resource, from
     /// [`RESOURCE_PARAMETERS`].
     pub resource: Option<String>,
+    /// `trailsearch.resource_names`: the names at the end of the ARNs in
+    /// `resources` (see [`resource_names`]).
+    pub resource_names: Vec<String>,
     /// `trailsearch.issued_access_key`: the access key of the credentials
     /// the call issued (`responseElements.credentials.accessKeyId`).
     pub issued_access_key: Option<String>,
@@ -218,6 +267,47 @@ mod tests {
     use super::*;
     use crate::document::derive;
     use serde_json::json;
+
+    #[test]
+    fn resource_names_are_the_names_resource_finds_at_the_end_of_arns() {
+        let derived = derive(&json!({"resources": [
+            {"accountId": "111122223333", "type": "AWS::RDS::DBInstance",
+                "ARN": "arn:aws:rds:eu-west-1:111122223333:db:prod-orders-db"},
+            {"ARN": "arn:aws:s3:::my-bucket/logs/a.gz"},
+            {"type": "AWS::S3::Object"},
+            {"ARN": "sg-0a1b2c3d"},
+        ]}));
+        assert_eq!(
+            derived.resource_names,
+            [
+                "a.gz",
+                "db:prod-orders-db",
+                "logs/a.gz",
+                "my-bucket/logs/a.gz",
+                "prod-orders-db",
+                "sg-0a1b2c3d"
+            ]
+        );
+        // The fast path gathers as the slow one does.
+        let record = br#"{"eventVersion":"1.08","resources":[{"ARN":"arn:aws:iam::1:role/ops/Admin"}]}"#;
+        let clean = crate::strict::check_record(record).unwrap();
+        assert_eq!(
+            clean.gathered.derive(None).resource_names,
+            ["Admin", "ops/Admin", "role/ops/Admin"]
+        );
+        // Deep keys give their last parts only.
+        let deep = format!(
+            "arn:aws:s3:::b/{}",
+            (0..20).map(|n| n.to_string()).collect::<Vec<_>>().join("/")
+        );
+        let names = resource_names(&[deep]);
+        assert_eq!(names.len(), 1 + RESOURCE_NAME_PARTS, "{names:?}");
+        assert!(
+            names.contains(&"19".to_string())
+                && !names.contains(&"5/6/7/8/9/10/11/12/13/14/15/16/17/18/19".to_string())
+        );
+        assert!(resource_names(&[""; 1]).is_empty());
+    }
 
     #[test]
     fn each_derived_field_comes_from_its_own_place() {

@@ -60,11 +60,13 @@ pub use crate::{
     },
     error::{ConfigError, ShapeError},
     fingerprint::EventFingerprint,
-    gather::{Derived, RESOURCE_PARAMETERS},
+    gather::{resource_names, Derived, RESOURCE_PARAMETERS},
     geo::{is_public, Locate, Location},
     index::{Granularity, IndexNaming},
     integrity::{integrity_mappings, Integrity, Verdict},
-    query::{indices_without_user_names, wildcard_matches, Resolved, SearchQuery, USER_NAMES_FIELD},
+    query::{
+        indices_without, wildcard_matches, Resolved, SearchQuery, RESOURCE_NAMES_FIELD, USER_NAMES_FIELD,
+    },
     template::{
         deadletter_mappings, deadletter_template, defined_field_paths, index_template, integrity_template,
         legacy_deadletter_template, legacy_index_template, legacy_integrity_template, mappings, Flavour,

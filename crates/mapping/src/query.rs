@@ -44,6 +44,9 @@ const EVENT_NAME_VOCABULARY: usize = 10_000;
 /// The field of [`Identity::user_names`](crate::Identity::user_names).
 pub const USER_NAMES_FIELD: &str = "trailsearch.user_names";
 
+/// The field of [`resource_names`](crate::resource_names).
+pub const RESOURCE_NAMES_FIELD: &str = "trailsearch.resource_names";
+
 /// What the cluster said before the search, so that no shard has to expand
 /// a wildcard: each shard compiles and runs every wildcard on its own, about
 /// a millisecond apiece, which over a month of daily indices is most of a
@@ -58,6 +61,8 @@ pub struct Resolved {
     /// does (created before it): `--user` expands its wildcards there only.
     /// `None` when unknown: everywhere.
     pub without_user_names: Option<Vec<String>>,
+    /// The same for `trailsearch.resource_names` and `--resource`.
+    pub without_resource_names: Option<Vec<String>>,
 }
 
 /// One element of a wildcard pattern as the `wildcard` query reads it.
@@ -135,22 +140,38 @@ pub fn wildcard_matches(pattern: &str, text: &str) -> bool {
     tokens[p..].iter().all(|token| matches!(token, Token::Any))
 }
 
-/// The indices of a `GET <pattern>/_mapping/field/trailsearch.user_names`
-/// answer that do not map the field as the template does: those created
-/// before it, including one that mapped it dynamically when newer documents
-/// arrived, whose older documents lack it.
-pub fn indices_without_user_names(answer: &Value) -> Vec<String> {
+/// The indices of a `GET <pattern>/_mapping/field/<fields>` answer that do
+/// not map `field` (a `trailsearch.*` identifier list) as the template does:
+/// those created before it, including one that mapped it dynamically when
+/// newer documents arrived, whose older documents lack it.
+pub fn indices_without(answer: &Value, field: &str) -> Vec<String> {
     let expected = crate::template::identifier();
+    let leaf = field.rsplit('.').next().unwrap_or(field);
     let Some(indices) = answer.as_object() else {
         return Vec::new();
     };
     let mut out: Vec<String> = indices
         .iter()
-        .filter(|(_, index)| index["mappings"][USER_NAMES_FIELD]["mapping"]["user_names"] != expected)
+        .filter(|(_, index)| index["mappings"][field]["mapping"][leaf] != expected)
         .map(|(name, _)| name.clone())
         .collect();
     out.sort_unstable();
     out
+}
+
+/// Adds to `any` the wildcards that find what a derived name list holds,
+/// for the indices without it only (`without`; everywhere when unknown).
+fn where_not_derived(any: &mut Vec<Value>, wildcards: Vec<Value>, without: &Option<Vec<String>>) {
+    match without {
+        None => any.extend(wildcards),
+        Some(indices) if indices.is_empty() => {}
+        // Each other shard rewrites this to nothing before expanding a wildcard.
+        Some(indices) => any.push(json!({"bool": {
+            "filter": [{"terms": {"_index": indices}}],
+            "should": wildcards,
+            "minimum_should_match": 1,
+        }})),
+    }
 }
 
 fn escape_wildcard(text: &str) -> String {
@@ -290,16 +311,7 @@ impl SearchQuery {
                 json!({"wildcard": {"userIdentity.arn": {"value": format!("*/{name}/*")}}}),
                 json!({"wildcard": {"userIdentity.principalId": {"value": format!("*:{name}")}}}),
             ];
-            match &resolved.without_user_names {
-                None => any.extend(inside),
-                Some(indices) if indices.is_empty() => {}
-                // Each other shard rewrites this to nothing before expanding a wildcard.
-                Some(indices) => any.push(json!({"bool": {
-                    "filter": [{"terms": {"_index": indices}}],
-                    "should": inside,
-                    "minimum_should_match": 1,
-                }})),
-            }
+            where_not_derived(&mut any, inside, &resolved.without_user_names);
             if !self.session_keys.is_empty() {
                 any.push(json!({"terms": {"userIdentity.accessKeyId": self.session_keys}}));
             }
@@ -320,17 +332,22 @@ impl SearchQuery {
         }
         if let Some(resource) = &self.resource {
             let name = escape_wildcard(resource);
-            let any = [
+            let mut any = vec![
                 json!({"term": {"trailsearch.resource": resource}}),
                 json!({"term": {"resources.ARN": resource}}),
                 // a name at the end of an ARN: ...:db:prod-orders-db, ...:parameter/prod/x
-                json!({"wildcard": {"resources.ARN": {"value": format!("*:{name}")}}}),
-                json!({"wildcard": {"resources.ARN": {"value": format!("*/{name}")}}}),
+                json!({"term": {RESOURCE_NAMES_FIELD: resource}}),
                 // any leaf of the free-shaped request parameters
                 json!({"term": {"requestParameters": resource}}),
                 // the compatible flavour's searchable copy
                 json!({"match_phrase": {"trailsearch.text.requestParameters": resource}}),
             ];
+            // The same names where the index does not hold them.
+            let inside = vec![
+                json!({"wildcard": {"resources.ARN": {"value": format!("*:{name}")}}}),
+                json!({"wildcard": {"resources.ARN": {"value": format!("*/{name}")}}}),
+            ];
+            where_not_derived(&mut any, inside, &resolved.without_resource_names);
             filters.push(json!({"bool": {"should": any, "minimum_should_match": 1}}));
         }
         if self.errors_only {
@@ -535,6 +552,41 @@ mod tests {
     }
 
     #[test]
+    fn resource_wildcards_run_only_where_resource_names_are_not_indexed() {
+        let q = SearchQuery {
+            resource: Some("prod-orders-db".into()),
+            ..Default::default()
+        };
+        let should = |resolved: &Resolved| {
+            q.page_body(resolved, 1, None)["query"]["bool"]["filter"][0]["bool"]["should"].clone()
+        };
+        let unknown = should(&Resolved::default());
+        assert!(unknown
+            .to_string()
+            .contains(r#"{"term":{"trailsearch.resource_names":"prod-orders-db"}}"#));
+        assert_eq!(unknown.to_string().matches("wildcard").count(), 2, "{unknown}");
+        let all_new = should(&Resolved {
+            without_resource_names: Some(Vec::new()),
+            ..Default::default()
+        });
+        assert!(!all_new.to_string().contains("wildcard"), "{all_new}");
+        assert_eq!(all_new.as_array().map(Vec::len), Some(5));
+        let some_old = should(&Resolved {
+            without_resource_names: Some(vec!["cloudtrail-2026.11.30".into()]),
+            ..Default::default()
+        });
+        let guarded = &some_old[5]["bool"];
+        assert_eq!(
+            guarded["filter"],
+            json!([{"terms": {"_index": ["cloudtrail-2026.11.30"]}}])
+        );
+        assert_eq!(
+            guarded["should"][1],
+            json!({"wildcard": {"resources.ARN": {"value": "*/prod-orders-db"}}})
+        );
+    }
+
+    #[test]
     fn an_index_holds_user_names_when_it_maps_them_as_the_template_does() {
         let answer = json!({
             "cloudtrail-2026.12.01": {"mappings": {"trailsearch.user_names": {"full_name": "trailsearch.user_names",
@@ -545,8 +597,25 @@ mod tests {
             "cloudtrail-2026.11.29": {"mappings": {}},
         });
         assert_eq!(
-            indices_without_user_names(&answer),
+            indices_without(&answer, USER_NAMES_FIELD),
             ["cloudtrail-2026.11.29", "cloudtrail-2026.11.30"]
+        );
+        // One answer for both lists: each is judged on its own field.
+        let mut both = answer.clone();
+        both["cloudtrail-2026.12.01"]["mappings"][RESOURCE_NAMES_FIELD] = json!({
+            "full_name": RESOURCE_NAMES_FIELD,
+            "mapping": {"resource_names": {"type": "keyword", "ignore_above": 1024, "doc_values": false}}});
+        assert_eq!(
+            indices_without(&both, RESOURCE_NAMES_FIELD),
+            ["cloudtrail-2026.11.29", "cloudtrail-2026.11.30"]
+        );
+        assert_eq!(
+            indices_without(&answer, RESOURCE_NAMES_FIELD),
+            [
+                "cloudtrail-2026.11.29",
+                "cloudtrail-2026.11.30",
+                "cloudtrail-2026.12.01"
+            ]
         );
     }
 

@@ -338,10 +338,17 @@ impl<'de> Visitor<'de> for Conform<'_, 'de> {
             Shape::Field(FieldType::ObjectArray(fields)) => Shape::ObjectOf(fields),
             _ => return Err(not_clean("an array where none belongs")),
         };
+        // Only `resources` gathers from its items; elsewhere an array where
+        // a string belongs names nothing.
+        let mut capture = match self.capture {
+            Some((At::Resources, gathered)) => Some(gathered),
+            _ => None,
+        };
         // Items share the array's path.
         while seq
             .next_element_seed(Conform {
                 term_path: self.term_path,
+                capture: capture.as_deref_mut().map(|gathered| (At::Resources, gathered)),
                 ..Conform::new(item, &mut *self.keys)
             })?
             .is_some()

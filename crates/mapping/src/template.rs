@@ -11,7 +11,7 @@ use crate::index::IndexNaming;
 
 /// Bumped whenever the generated mappings change, so `setup` can tell an
 /// installed template from the current one.
-pub const TEMPLATE_VERSION: u32 = 7;
+pub const TEMPLATE_VERSION: u32 = 8;
 
 /// Explicit priority: above the built-in `logs-*`-style templates (100),
 /// leaving room above for a user's own overrides.

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::Value;
 use trailsearch_mapping::{
-    indices_without_user_names, Document, DocumentKind, Integrity, Resolved, SearchQuery, Shaper, Verdict,
-    USER_NAMES_FIELD,
+    indices_without, Document, DocumentKind, Integrity, Resolved, SearchQuery, Shaper, Verdict,
+    RESOURCE_NAMES_FIELD, USER_NAMES_FIELD,
 };
 
 use crate::bulk::{encode_bulk, parse_bulk_response, ItemOutcome, BULK_FILTER_PATH};
@@ -276,24 +276,41 @@ impl Sink {
                 }
             }
         };
-        let without_user_names = async {
-            query.user.as_ref()?;
+        // Which indices lack the name lists `--user` and `--resource` look up.
+        let fields: Vec<&str> = [
+            (query.user.is_some(), USER_NAMES_FIELD),
+            (query.resource.is_some(), RESOURCE_NAMES_FIELD),
+        ]
+        .into_iter()
+        .filter_map(|(wanted, field)| wanted.then_some(field))
+        .collect();
+        let mappings = async {
+            if fields.is_empty() {
+                return None;
+            }
             let path = format!(
-                "{pattern}/_mapping/field/{USER_NAMES_FIELD}?ignore_unavailable=true&allow_no_indices=true"
+                "{pattern}/_mapping/field/{}?ignore_unavailable=true&allow_no_indices=true",
+                fields.join(",")
             );
-            let answer = match self.transport.send_ok(Method::GET, &path, None).await {
+            match self.transport.send_ok(Method::GET, &path, None).await {
                 Ok(response) => serde_json::from_slice::<Value>(&response.body).ok(),
                 Err(error) => {
-                    tracing::debug!(%error, "index mappings not read; --user expands its wildcards everywhere");
+                    tracing::debug!(%error, "index mappings not read; --user and --resource expand their wildcards everywhere");
                     None
                 }
-            };
-            answer.map(|answer| indices_without_user_names(&answer))
+            }
         };
-        let (event_names, without_user_names) = tokio::join!(event_names, without_user_names);
+        let (event_names, mappings) = tokio::join!(event_names, mappings);
+        let without = |wanted: bool, field: &str| {
+            mappings
+                .as_ref()
+                .filter(|_| wanted)
+                .map(|answer| indices_without(answer, field))
+        };
         Resolved {
             event_names,
-            without_user_names,
+            without_user_names: without(query.user.is_some(), USER_NAMES_FIELD),
+            without_resource_names: without(query.resource.is_some(), RESOURCE_NAMES_FIELD),
         }
     }
 
