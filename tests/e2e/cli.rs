@@ -119,6 +119,37 @@ fn search_answers_the_three_questions() {
     }
 }
 
+/// The eventIDs `search --format json` prints for `args`, in its order.
+fn searched_ids(prefix: &str, args: &[&str]) -> Vec<String> {
+    let mut all = vec!["search", "--format", "json"];
+    all.extend_from_slice(args);
+    let run = trailsearch(prefix, &all).expect_code(0);
+    run.stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["eventID"]
+                .as_str()
+                .unwrap_or("-")
+                .to_string()
+        })
+        .collect()
+}
+
+/// The fixtures under `prefix`, and beside them an index as a daily one
+/// created before the `trailsearch.<field>` name list ends up: mapping the
+/// field dynamically, holding `event`, which lacks it.
+fn fixtures_and_an_index_from_before(prefix: &str, field: &str, event: &Value) {
+    ingest_fixtures(prefix);
+    let old_index = format!("{prefix}-2020.01.01");
+    let mapping = json!({"mappings": {"properties": {"trailsearch": {"properties": {
+        field: {"type": "keyword", "ignore_above": 1024}}}}}});
+    let (status, created) = http("PUT", &old_index, Some(&mapping));
+    assert_eq!(status, 200, "{created}");
+    let id = event["eventID"].as_str().unwrap();
+    let (status, indexed) = http("PUT", &format!("{old_index}/_doc/{id}?refresh=true"), Some(event));
+    assert!(status == 200 || status == 201, "{indexed}");
+}
+
 /// `--user` looks names up in `trailsearch.user_names`, and expands its
 /// wildcards only over indices that do not map that field as the template
 /// does: here one whose mapping took it dynamically, as a daily index
@@ -127,17 +158,6 @@ fn search_answers_the_three_questions() {
 #[test]
 fn search_by_user_finds_names_in_indices_from_before_user_names() {
     let prefix = unique_prefix("search-user-names");
-    ingest_fixtures(&prefix);
-    let old_index = format!("{prefix}-2020.01.01");
-    let (status, created) = http(
-        "PUT",
-        &old_index,
-        Some(
-            &json!({"mappings": {"properties": {"trailsearch": {"properties": {
-            "user_names": {"type": "keyword", "ignore_above": 1024}}}}}}),
-        ),
-    );
-    assert_eq!(status, 200, "{created}");
     // As an older trailsearch wrote it: no user_names.
     let old_event = json!({
         "@timestamp": "2020-01-01T10:00:00Z", "eventTime": "2020-01-01T10:00:00Z",
@@ -147,24 +167,8 @@ fn search_by_user_finds_names_in_indices_from_before_user_names() {
             "arn": "arn:aws:sts::111122223333:assumed-role/ops-admin/bob"},
         "trailsearch": {"actor": "ops-admin/bob"},
     });
-    let (status, indexed) = http(
-        "PUT",
-        &format!("{old_index}/_doc/00000000-0000-4000-8000-000000000001?refresh=true"),
-        Some(&old_event),
-    );
-    assert!(status == 200 || status == 201, "{indexed}");
-    let ids = |user: &str| -> Vec<String> {
-        let run = trailsearch(&prefix, &["search", "--user", user, "--format", "json"]).expect_code(0);
-        run.stdout
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<Value>(l).unwrap()["eventID"]
-                    .as_str()
-                    .unwrap_or("-")
-                    .to_string()
-            })
-            .collect()
-    };
+    fixtures_and_an_index_from_before(&prefix, "user_names", &old_event);
+    let ids = |user: &str| searched_ids(&prefix, &["--user", user]);
     let old = "00000000-0000-4000-8000-000000000001".to_string();
     let bob = ids("ops-admin/bob");
     assert_eq!(bob.len(), 3, "two fixture events and the old one: {bob:?}");
@@ -192,17 +196,6 @@ fn search_by_user_finds_names_in_indices_from_before_user_names() {
 #[test]
 fn search_by_resource_finds_names_in_indices_from_before_resource_names() {
     let prefix = unique_prefix("search-resource-names");
-    ingest_fixtures(&prefix);
-    let old_index = format!("{prefix}-2020.01.01");
-    let (status, created) = http(
-        "PUT",
-        &old_index,
-        Some(
-            &json!({"mappings": {"properties": {"trailsearch": {"properties": {
-            "resource_names": {"type": "keyword", "ignore_above": 1024}}}}}}),
-        ),
-    );
-    assert_eq!(status, 200, "{created}");
     // As an older trailsearch wrote it: no resource_names.
     let old_id = "00000000-0000-4000-8000-000000000002";
     let old_event = json!({
@@ -210,33 +203,9 @@ fn search_by_resource_finds_names_in_indices_from_before_resource_names() {
         "eventID": old_id, "eventName": "AssumeRole", "eventSource": "sts.amazonaws.com",
         "resources": [{"ARN": "arn:aws:iam::111122223333:role/ReadOnlyAuditor"}],
     });
-    let (status, indexed) = http(
-        "PUT",
-        &format!("{old_index}/_doc/{old_id}?refresh=true"),
-        Some(&old_event),
-    );
-    assert!(status == 200 || status == 201, "{indexed}");
-    let ids = |resource: &str| -> Vec<String> {
-        let args = [
-            "search",
-            "--resource",
-            resource,
-            "--format",
-            "json",
-            "--limit",
-            "10000",
-        ];
-        let run = trailsearch(&prefix, &args).expect_code(0);
-        let mut ids: Vec<String> = run
-            .stdout
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<Value>(l).unwrap()["eventID"]
-                    .as_str()
-                    .unwrap_or("-")
-                    .to_string()
-            })
-            .collect();
+    fixtures_and_an_index_from_before(&prefix, "resource_names", &old_event);
+    let ids = |resource: &str| {
+        let mut ids = searched_ids(&prefix, &["--resource", resource, "--limit", "10000"]);
         ids.sort();
         ids
     };

@@ -520,70 +520,56 @@ mod tests {
     }
 
     #[test]
-    fn user_wildcards_run_only_where_user_names_are_not_indexed() {
-        let q = SearchQuery {
-            user: Some("bob".into()),
-            ..Default::default()
-        };
-        let should = |resolved: &Resolved| {
-            q.page_body(resolved, 1, None)["query"]["bool"]["filter"][0]["bool"]["should"].clone()
-        };
-        let unknown = should(&Resolved::default());
-        assert!(unknown
-            .to_string()
-            .contains(r#"{"term":{"trailsearch.user_names":"bob"}}"#));
-        assert_eq!(unknown.to_string().matches("wildcard").count(), 3, "{unknown}");
-        let all_new = should(&Resolved {
-            without_user_names: Some(Vec::new()),
-            ..Default::default()
-        });
-        assert!(!all_new.to_string().contains("wildcard"), "{all_new}");
-        assert_eq!(all_new.as_array().map(Vec::len), Some(5));
-        let some_old = should(&Resolved {
-            without_user_names: Some(vec!["cloudtrail-2026.11.30".into()]),
-            ..Default::default()
-        });
-        let guarded = &some_old[5]["bool"];
-        assert_eq!(
-            guarded["filter"],
-            json!([{"terms": {"_index": ["cloudtrail-2026.11.30"]}}])
-        );
-        assert_eq!(guarded["should"].as_array().map(Vec::len), Some(3));
-    }
-
-    #[test]
-    fn resource_wildcards_run_only_where_resource_names_are_not_indexed() {
-        let q = SearchQuery {
-            resource: Some("prod-orders-db".into()),
-            ..Default::default()
-        };
-        let should = |resolved: &Resolved| {
-            q.page_body(resolved, 1, None)["query"]["bool"]["filter"][0]["bool"]["should"].clone()
-        };
-        let unknown = should(&Resolved::default());
-        assert!(unknown
-            .to_string()
-            .contains(r#"{"term":{"trailsearch.resource_names":"prod-orders-db"}}"#));
-        assert_eq!(unknown.to_string().matches("wildcard").count(), 2, "{unknown}");
-        let all_new = should(&Resolved {
-            without_resource_names: Some(Vec::new()),
-            ..Default::default()
-        });
-        assert!(!all_new.to_string().contains("wildcard"), "{all_new}");
-        assert_eq!(all_new.as_array().map(Vec::len), Some(5));
-        let some_old = should(&Resolved {
-            without_resource_names: Some(vec!["cloudtrail-2026.11.30".into()]),
-            ..Default::default()
-        });
-        let guarded = &some_old[5]["bool"];
-        assert_eq!(
-            guarded["filter"],
-            json!([{"terms": {"_index": ["cloudtrail-2026.11.30"]}}])
-        );
-        assert_eq!(
-            guarded["should"][1],
-            json!({"wildcard": {"resources.ARN": {"value": "*/prod-orders-db"}}})
-        );
+    fn wildcards_run_only_where_the_derived_names_are_not_indexed() {
+        type Without = fn(Option<Vec<String>>) -> Resolved;
+        let cases: [(SearchQuery, &str, usize, Without); 2] = [
+            (
+                SearchQuery {
+                    user: Some("bob".into()),
+                    ..Default::default()
+                },
+                r#"{"term":{"trailsearch.user_names":"bob"}}"#,
+                3,
+                |without| Resolved {
+                    without_user_names: without,
+                    ..Default::default()
+                },
+            ),
+            (
+                SearchQuery {
+                    resource: Some("prod-orders-db".into()),
+                    ..Default::default()
+                },
+                r#"{"term":{"trailsearch.resource_names":"prod-orders-db"}}"#,
+                2,
+                |without| Resolved {
+                    without_resource_names: without,
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (q, lookup, wildcards, without) in cases {
+            let should = |resolved: &Resolved| {
+                q.page_body(resolved, 1, None)["query"]["bool"]["filter"][0]["bool"]["should"].clone()
+            };
+            let unknown = should(&Resolved::default());
+            assert!(unknown.to_string().contains(lookup), "{unknown}");
+            assert_eq!(
+                unknown.to_string().matches("wildcard").count(),
+                wildcards,
+                "{unknown}"
+            );
+            let all_new = should(&without(Some(Vec::new())));
+            assert!(!all_new.to_string().contains("wildcard"), "{all_new}");
+            assert_eq!(all_new.as_array().map(Vec::len), Some(5));
+            let some_old = should(&without(Some(vec!["cloudtrail-2026.11.30".into()])));
+            let guarded = &some_old[5]["bool"];
+            assert_eq!(
+                guarded["filter"],
+                json!([{"terms": {"_index": ["cloudtrail-2026.11.30"]}}])
+            );
+            assert_eq!(guarded["should"].as_array().map(Vec::len), Some(wildcards));
+        }
     }
 
     #[test]
