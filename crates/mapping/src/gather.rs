@@ -207,7 +207,8 @@ const RESOURCE_NAME_PARTS: usize = 8;
 /// what follows each `:` or `/` in it (`db:prod-orders-db` and
 /// `prod-orders-db` in `arn:aws:rds:...:db:prod-orders-db`;
 /// `my-bucket/logs/a.gz`, `logs/a.gz` and `a.gz` in
-/// `arn:aws:s3:::my-bucket/logs/a.gz`). A value that is no ARN counts whole.
+/// `arn:aws:s3:::my-bucket/logs/a.gz`). A value that is no ARN is read as
+/// a resource part.
 pub fn resource_names(arns: &[impl AsRef<str>]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for arn in arns {
@@ -216,15 +217,13 @@ pub fn resource_names(arns: &[impl AsRef<str>]) -> Vec<String> {
             Some(rest) => rest.splitn(5, ':').nth(4).unwrap_or(""),
             None => arn,
         };
-        let tails = resource
-            .match_indices([':', '/'])
-            .map(|(at, _)| &resource[at + 1..])
-            .collect::<Vec<_>>();
         names.push(resource.to_string());
+        // From the end: the shortest names, which a deep key keeps.
         names.extend(
-            tails[tails.len().saturating_sub(RESOURCE_NAME_PARTS)..]
-                .iter()
-                .map(|tail| tail.to_string()),
+            resource
+                .rmatch_indices([':', '/'])
+                .take(RESOURCE_NAME_PARTS)
+                .map(|(at, _)| resource[at + 1..].to_string()),
         );
     }
     names.retain(|name| !name.is_empty());

@@ -301,16 +301,14 @@ impl Sink {
             }
         };
         let (event_names, mappings) = tokio::join!(event_names, mappings);
-        let without = |wanted: bool, field: &str| {
-            mappings
-                .as_ref()
-                .filter(|_| wanted)
-                .map(|answer| indices_without(answer, field))
+        let without = |field: &str| {
+            let answer = mappings.as_ref().filter(|_| fields.contains(&field))?;
+            Some(indices_without(answer, field))
         };
         Resolved {
             event_names,
-            without_user_names: without(query.user.is_some(), USER_NAMES_FIELD),
-            without_resource_names: without(query.resource.is_some(), RESOURCE_NAMES_FIELD),
+            without_user_names: without(USER_NAMES_FIELD),
+            without_resource_names: without(RESOURCE_NAMES_FIELD),
         }
     }
 

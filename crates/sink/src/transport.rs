@@ -442,7 +442,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_redirect_is_answered_not_followed() {
-        use std::io::{BufRead, BufReader, Write};
+        use std::io::{BufRead, BufReader};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         // Answers every request on one connection with a redirect to https.
