@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 use trailsearch_kibana::{saved_objects, saved_objects_ndjson, KibanaFlavour};
-use trailsearch_mapping::{defined_field_paths, mappings, Flavour, Granularity, IndexNaming};
+use trailsearch_mapping::{defined_field_paths, mappings, DateParsing, Flavour, Granularity, IndexNaming};
 
 const PRODUCTS: [KibanaFlavour; 2] = [KibanaFlavour::Kibana, KibanaFlavour::OpenSearchDashboards];
 
@@ -256,8 +256,8 @@ fn kibana_the_dashboards_map_is_a_coordinate_map_of_source_locations() {
 #[test]
 fn kibana_the_map_field_is_a_geo_point_in_every_template() {
     for flavour in [Flavour::Elasticsearch, Flavour::OpenSearch, Flavour::Compatible] {
-        let location =
-            &mappings(flavour)["properties"]["source"]["properties"]["geo"]["properties"]["location"];
+        let location = &mappings(flavour, DateParsing::Default)["properties"]["source"]["properties"]["geo"]
+            ["properties"]["location"];
         assert_eq!(location["type"], "geo_point", "{flavour}");
     }
 }

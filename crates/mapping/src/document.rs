@@ -529,8 +529,8 @@ fn event_time(value: Option<&Value>) -> Result<DateTime<Utc>, ShapeError> {
 
 /// Rewrites an `eventTime` in a form RFC 3339 allows and the cluster's date
 /// format does not (lower-case `t`/`z`, a space, a leap second, more than
-/// nine fractional digits) as the time it names, keeping the original in
-/// `unindexed`; whether it did.
+/// nine fractional digits, `-00:00`, an offset past 18 hours) as the time
+/// it names, keeping the original in `unindexed`; whether it did.
 fn normalize_event_time(
     record: &mut Map<String, Value>,
     time: &DateTime<Utc>,
@@ -547,9 +547,11 @@ fn normalize_event_time(
     }
 }
 
-/// Whether the cluster's `strict_date_optional_time` takes this RFC 3339
-/// text as it is: `YYYY-MM-DDTHH:MM:SS`, up to nine fractional digits, then
-/// `Z` or an offset; upper-case `T` and `Z`, seconds up to 59.
+/// Whether the cluster's date formats (`strict_date_optional_time`,
+/// `rfc3339_lenient`) take this RFC 3339 text as it is:
+/// `YYYY-MM-DDTHH:MM:SS`, up to nine fractional digits, then `Z` or an
+/// offset of at most 18 hours other than `-00:00`; upper-case `T` and `Z`,
+/// seconds up to 59.
 fn cluster_takes_time(text: &str) -> bool {
     let b = text.as_bytes();
     let digits =
@@ -579,8 +581,14 @@ fn cluster_takes_time(text: &str) -> bool {
     }
     match rest {
         b"Z" => true,
-        [sign, h1, h2, b':', m1, m2] => {
-            (*sign == b'+' || *sign == b'-') && [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit())
+        // `-00:00` is RFC 3339's "offset unknown", which `rfc3339_lenient`
+        // refuses; beyond 18 hours `java.time` refuses any.
+        b"-00:00" => false,
+        [sign, h1, h2, b':', m1, m2] if *sign == b'+' || *sign == b'-' => {
+            let number = |a: u8, b: u8| {
+                (a.is_ascii_digit() && b.is_ascii_digit()).then(|| (a - b'0') * 10 + (b - b'0'))
+            };
+            matches!((number(*h1, *h2), number(*m1, *m2)), (Some(h), Some(m)) if m <= 59 && (h < 18 || h == 18 && m == 0))
         }
         _ => false,
     }

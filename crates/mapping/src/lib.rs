@@ -69,7 +69,7 @@ pub use crate::{
     },
     template::{
         deadletter_mappings, deadletter_template, defined_field_paths, index_template, integrity_template,
-        legacy_deadletter_template, legacy_index_template, legacy_integrity_template, mappings, Flavour,
-        KEYWORD_IGNORE_ABOVE, TEMPLATE_PRIORITY, TEMPLATE_VERSION,
+        legacy_deadletter_template, legacy_index_template, legacy_integrity_template, mappings, DateParsing,
+        Flavour, KEYWORD_IGNORE_ABOVE, TEMPLATE_PRIORITY, TEMPLATE_VERSION,
     },
 };

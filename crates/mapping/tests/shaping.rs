@@ -286,13 +286,24 @@ fn dead_letters_hold_the_original_record() {
     );
 }
 
+/// How the newest cluster of a flavour parses dates.
+fn newest_dates(flavour: Flavour) -> DateParsing {
+    match flavour {
+        Flavour::OpenSearch => DateParsing::Rfc3339,
+        _ => DateParsing::Default,
+    }
+}
+
 /// Templates are golden files; `UPDATE_GOLDEN=1 cargo test` rewrites them.
 #[test]
 fn templates_match_golden_files() {
     let naming = IndexNaming::new("cloudtrail", Granularity::Day).unwrap();
     let mut outputs = vec![("deadletter".to_string(), deadletter_template(&naming, 1))];
     for flavour in [Flavour::Elasticsearch, Flavour::OpenSearch, Flavour::Compatible] {
-        outputs.push((flavour.name().to_string(), index_template(flavour, &naming, 1)));
+        outputs.push((
+            flavour.name().to_string(),
+            index_template(flavour, newest_dates(flavour), &naming, 1),
+        ));
     }
     outputs.push((
         "elasticsearch-legacy".into(),
@@ -316,7 +327,7 @@ fn templates_match_golden_files() {
 #[test]
 fn templates_use_each_flavours_free_shaped_type() {
     let naming = IndexNaming::new("ct", Granularity::Month).unwrap();
-    let es = index_template(Flavour::Elasticsearch, &naming, 0);
+    let es = index_template(Flavour::Elasticsearch, DateParsing::Default, &naming, 0);
     let props = &es["template"]["mappings"]["properties"];
     assert_eq!(
         props["requestParameters"],
@@ -336,12 +347,21 @@ fn templates_use_each_flavours_free_shaped_type() {
     );
     assert_eq!(es["index_patterns"], json!(["ct-*"]));
     assert_eq!(es["priority"], TEMPLATE_PRIORITY);
-    let os = index_template(Flavour::OpenSearch, &naming, 0);
-    assert_eq!(
-        os["template"]["mappings"]["properties"]["responseElements"],
-        json!({"type": "flat_object"})
-    );
-    let compat = index_template(Flavour::Compatible, &naming, 0);
+    let os = index_template(Flavour::OpenSearch, DateParsing::Rfc3339, &naming, 0);
+    let os_props = &os["template"]["mappings"]["properties"];
+    assert_eq!(os_props["responseElements"], json!({"type": "flat_object"}));
+    for field in ["eventTime", "@timestamp"] {
+        assert_eq!(
+            os_props[field],
+            json!({"type": "date", "format": "rfc3339_lenient"})
+        );
+        assert_eq!(
+            props[field],
+            json!({"type": "date"}),
+            "the default format elsewhere"
+        );
+    }
+    let compat = index_template(Flavour::Compatible, DateParsing::Default, &naming, 0);
     assert_eq!(
         compat["template"]["mappings"]["properties"]["requestParameters"],
         json!({"type": "object", "enabled": false})
@@ -479,6 +499,9 @@ fn event_times_the_cluster_would_refuse_are_normalised_and_kept() {
             "2024-03-14T09:26:53.123456789Z",
         ),
         ("2024-03-14T10:26:53+01:00", "2024-03-14T10:26:53+01:00"),
+        ("2024-03-14T09:26:53-00:00", "2024-03-14T09:26:53Z"),
+        ("2024-03-13T15:26:53-18:00", "2024-03-13T15:26:53-18:00"),
+        ("2024-03-15T04:26:53+19:00", "2024-03-14T09:26:53Z"),
     ] {
         let shaped = shape(Flavour::OpenSearch, &json!({"eventTime": given, "eventID": "t1"})).unwrap();
         let doc = body(&shaped);

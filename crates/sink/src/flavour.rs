@@ -2,7 +2,7 @@
 //! the node info API).
 
 use serde::Deserialize;
-use trailsearch_mapping::Flavour;
+use trailsearch_mapping::{DateParsing, Flavour};
 
 use crate::error::SinkError;
 
@@ -136,6 +136,16 @@ impl ClusterInfo {
         }
     }
 
+    /// How the cluster best parses the events' timestamps:
+    /// `rfc3339_lenient` from OpenSearch 2.12.
+    pub fn date_parsing(&self) -> DateParsing {
+        let (major, minor, _) = self.version;
+        match self.distribution {
+            Distribution::OpenSearch if (major, minor) >= (2, 12) => DateParsing::Rfc3339,
+            _ => DateParsing::Default,
+        }
+    }
+
     /// Whether the cluster has composable templates (`_index_template`):
     /// Elasticsearch 7.8+ and every OpenSearch.
     pub fn composable_templates(&self) -> bool {
@@ -168,38 +178,56 @@ mod tests {
                 r#"{"version":{"number":"8.15.1","build_flavor":"default"}}"#,
                 Flavour::Elasticsearch,
                 true,
+                DateParsing::Default,
             ),
             (
                 r#"{"version":{"number":"7.5.2","build_flavor":"default"}}"#,
                 Flavour::Elasticsearch,
                 false,
+                DateParsing::Default,
             ),
             (
                 r#"{"version":{"number":"7.10.2","build_flavor":"oss"}}"#,
                 Flavour::Compatible,
                 true,
+                DateParsing::Default,
             ),
-            (r#"{"version":{"number":"7.2.0"}}"#, Flavour::Compatible, false),
+            (
+                r#"{"version":{"number":"7.2.0"}}"#,
+                Flavour::Compatible,
+                false,
+                DateParsing::Default,
+            ),
             (
                 r#"{"version":{"number":"2.11.0","distribution":"opensearch"}}"#,
                 Flavour::OpenSearch,
                 true,
+                DateParsing::Default,
             ),
             (
                 r#"{"version":{"number":"2.5.0","distribution":"opensearch"}}"#,
                 Flavour::Compatible,
                 true,
+                DateParsing::Default,
+            ),
+            (
+                r#"{"version":{"number":"2.12.0","distribution":"opensearch"}}"#,
+                Flavour::OpenSearch,
+                true,
+                DateParsing::Rfc3339,
             ),
             (
                 r#"{"version":{"number":"3.8.0","distribution":"opensearch"}}"#,
                 Flavour::OpenSearch,
                 true,
+                DateParsing::Rfc3339,
             ),
         ];
-        for (body, flavour, composable) in cases {
+        for (body, flavour, composable, dates) in cases {
             let info = info(body);
             assert_eq!(info.flavour().unwrap(), flavour, "{body}");
             assert_eq!(info.composable_templates(), composable, "{body}");
+            assert_eq!(info.date_parsing(), dates, "{body}");
         }
         assert!(info(r#"{"version":{"number":"6.8.0"}}"#).flavour().is_err());
         // What Elasticsearch 8.19 and 9.5 without `rest-root` answer instead.

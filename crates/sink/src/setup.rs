@@ -101,7 +101,7 @@ pub async fn install_templates(
             return Err(conflict);
         }
         let bodies = [
-            index_template(flavour, naming, replicas),
+            index_template(flavour, info.date_parsing(), naming, replicas),
             deadletter_template(naming, replicas),
             integrity_template(naming, replicas),
         ];
