@@ -584,11 +584,15 @@ fn cluster_takes_time(text: &str) -> bool {
         // `-00:00` is RFC 3339's "offset unknown", which `rfc3339_lenient`
         // refuses; beyond 18 hours `java.time` refuses any.
         b"-00:00" => false,
-        [sign, h1, h2, b':', m1, m2] if *sign == b'+' || *sign == b'-' => {
-            let number = |a: u8, b: u8| {
-                (a.is_ascii_digit() && b.is_ascii_digit()).then(|| (a - b'0') * 10 + (b - b'0'))
+        [b'+' | b'-', h1, h2, b':', m1, m2] => {
+            let two_digits = |a: u8, b: u8| {
+                (a.is_ascii_digit() && b.is_ascii_digit())
+                    .then(|| u16::from(a - b'0') * 10 + u16::from(b - b'0'))
             };
-            matches!((number(*h1, *h2), number(*m1, *m2)), (Some(h), Some(m)) if m <= 59 && (h < 18 || h == 18 && m == 0))
+            match (two_digits(*h1, *h2), two_digits(*m1, *m2)) {
+                (Some(hours), Some(minutes)) => minutes <= 59 && hours * 60 + minutes <= 18 * 60,
+                _ => false,
+            }
         }
         _ => false,
     }

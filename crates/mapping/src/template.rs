@@ -69,12 +69,13 @@ pub enum DateParsing {
     #[default]
     Default,
     /// OpenSearch 2.12+'s `rfc3339_lenient`, a parser of its own: the default
-    /// goes through `java.time` and took a twelfth of the node's indexing
-    /// CPU (`scripts/bench --real`). Every `eventTime` the shaper lets
-    /// through is RFC 3339, and hits, sort values and buckets print as
-    /// before; a query giving a bare epoch-millis number must say
+    /// goes through `java.time`, a twelfth of the node's indexing CPU in a
+    /// JFR profile of `scripts/bench --real`'s ingest. Every `eventTime` the
+    /// shaper lets through is RFC 3339, and hits, sort values and buckets
+    /// print as before; a query giving a bare epoch-millis number must say
     /// `"format": "epoch_millis"`, as Kibana and OpenSearch Dashboards do.
-    /// Alone, as combined with `||` OpenSearch 3.8 fails every value.
+    /// The format stands alone: combined with another through `||`,
+    /// OpenSearch 3.8 fails every value.
     Rfc3339,
 }
 
